@@ -1,0 +1,146 @@
+"""Load, convert, resize and save images. Tensors are RGB in [0, 1], shaped (1, 3, height, width)."""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import urllib.error
+import urllib.request
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import ImageError
+
+URL_TIMEOUT = 15  # seconds
+SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+
+ImageSource = str | os.PathLike | Image.Image | np.ndarray | torch.Tensor
+
+
+def _open(source: str | os.PathLike) -> Image.Image:
+    """Open a path or URL as a PIL image, with one clear error for every way it can fail."""
+    text = str(source)
+    if text.startswith(("http://", "https://")):
+        try:
+            with urllib.request.urlopen(text, timeout=URL_TIMEOUT) as response:
+                data = response.read()
+        except urllib.error.HTTPError as err:
+            raise ImageError(f"could not download {text}: HTTP {err.code} {err.reason}") from None
+        except (urllib.error.URLError, TimeoutError, OSError) as err:
+            reason = getattr(err, "reason", err)
+            raise ImageError(f"could not download {text}: {reason} (offline? use a local file)") from None
+        stream, name = io.BytesIO(data), text
+    else:
+        path = Path(text).expanduser()
+        if not path.exists():
+            raise ImageError(f"image file not found: {text}")
+        if path.is_dir():
+            raise ImageError(f"{text} is a directory, not an image file")
+        if not os.access(path, os.R_OK):
+            raise ImageError(f"cannot read {text}: permission denied")
+        if path.stat().st_size == 0:
+            raise ImageError(f"{text} is an empty file")
+        stream, name = path, text
+    try:
+        image = Image.open(stream)
+        image.load()
+    except UnidentifiedImageError:
+        raise ImageError(f"{name} is not an image file Pillow can read (PNG, JPEG, GIF, BMP, TIFF, WebP ...)") from None
+    except (OSError, SyntaxError, ValueError) as err:
+        raise ImageError(f"{name} is damaged or truncated ({err})") from None
+    return image
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Any Pillow mode (L, LA, P, RGBA, CMYK, I;16, F ...) as 8-bit RGB; transparency goes on white."""
+    image = ImageOps.exif_transpose(image)  # phone photos: show them upright
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        array = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") or array.max() > 255 else 255.0
+        image = Image.fromarray(np.clip(array / top * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    if image.mode == "P":
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)
+    return image.convert("RGB")
+
+
+def resize(image: Image.Image, size: int | None) -> Image.Image:
+    """Resize so that the longest side is ``size`` px, keeping the aspect ratio (None: unchanged)."""
+    if size is None:
+        return image
+    if size < 1:
+        raise ImageError(f"image size must be >= 1 px, got {size}")
+    w, h = image.size
+    scale = size / max(w, h)
+    new = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return image if new == (w, h) else image.resize(new, Image.Resampling.LANCZOS)
+
+
+def load_image(source: ImageSource, size: int | None = None, device: str | torch.device = "cpu") -> torch.Tensor:
+    """Load a path, URL, PIL image, HxWxC array or tensor as an RGB tensor (1, 3, H, W) in [0, 1].
+
+    ``size`` is the longest side in pixels; the aspect ratio is kept.
+    """
+    if isinstance(source, torch.Tensor):
+        t = source.detach().float()
+        t = t.unsqueeze(0) if t.dim() == 3 else t
+        if t.dim() != 4 or t.shape[1] != 3:
+            raise ImageError(f"a tensor image must be (3, H, W) or (1, 3, H, W), got {tuple(source.shape)}")
+        source = to_pil(t.clamp(0, 1))
+    if isinstance(source, np.ndarray):
+        array = source
+        if array.dtype.kind == "f":
+            array = (np.clip(array, 0, 1) * 255 + 0.5).astype(np.uint8)
+        try:
+            source = Image.fromarray(array)
+        except (TypeError, ValueError) as err:
+            raise ImageError(f"cannot make an image of an array of shape {array.shape} and dtype {array.dtype}: {err}") from None
+    if isinstance(source, Image.Image):
+        image = source
+    elif isinstance(source, (str, os.PathLike)):
+        image = _open(source)
+    else:
+        raise ImageError(f"cannot load an image from a {type(source).__name__}; give a path, URL, PIL image or array")
+    if getattr(image, "n_frames", 1) > 1:
+        warnings.warn(f"{getattr(image, 'filename', 'image') or 'image'} has {image.n_frames} frames: using the first", stacklevel=2)
+        image.seek(0)
+    if size is not None:
+        image.draft("RGB", (size, size))  # JPEG: decode at reduced scale, before anything large is allocated
+    image = resize(to_rgb(image), size)
+    array = np.asarray(image, dtype=np.float32) / 255.0
+    return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0).contiguous().to(device)
+
+
+def to_pil(image: torch.Tensor) -> Image.Image:
+    """An image tensor (1, 3, H, W) or (3, H, W) in [0, 1] as a PIL image."""
+    t = image.detach().cpu().float()
+    t = t[0] if t.dim() == 4 else t
+    array = (t.clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+    return Image.fromarray(array)
+
+
+def save_image(image: torch.Tensor, path: str | os.PathLike) -> Path:
+    """Save as PNG or JPEG (by suffix). Written to a temporary file first, so nothing is half-written."""
+    path = Path(path)
+    fmt = SAVE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ImageError(f"cannot save {path}: use a .png, .jpg or .jpeg file name")
+    if not path.parent.is_dir():
+        raise ImageError(f"cannot save {path}: folder {path.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            to_pil(image).save(f, fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

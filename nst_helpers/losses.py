@@ -1,0 +1,99 @@
+"""Content loss, Gram matrix, style loss and total variation, each with its normalisation named.
+
+Notation (Gatys et al.): a layer l has N_l feature maps of M_l = height x width pixels each.
+F is the generated image's feature map (N_l x M_l), P the content target's, G = F F^T the Gram
+matrix of the generated image and A the style target's Gram matrix.
+
+Normalisations in circulation (blog posts and codebases disagree; the paper uses 'paper'):
+
+=========  ==============================  ======================================
+name       content loss                    style loss of one layer
+=========  ==============================  ======================================
+'paper'    1/2 * sum (F - P)^2              1/(4 N^2 M^2) * sum (G - A)^2
+'mean'     mean (F - P)^2                   mean ((G - A) / (N M))^2
+'sum'      sum (F - P)^2                    sum (G - A)^2
+=========  ==============================  ======================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+import torch
+
+from .errors import ParameterError
+
+Normalization = Literal["paper", "mean", "sum"]
+NORMALIZATIONS = ("paper", "mean", "sum")
+
+
+def _check(normalization: str) -> None:
+    if normalization not in NORMALIZATIONS:
+        raise ParameterError(f"unknown normalization {normalization!r}; use one of {', '.join(NORMALIZATIONS)}")
+
+
+def content_loss(features: torch.Tensor, target: torch.Tensor, normalization: Normalization = "paper") -> torch.Tensor:
+    """Squared error between feature maps: 'paper' is 1/2 sum (F - P)^2."""
+    _check(normalization)
+    if features.shape != target.shape:
+        raise ParameterError(f"content features {tuple(features.shape)} and target {tuple(target.shape)} differ in shape")
+    sq = (features - target).pow(2)
+    if normalization == "paper":
+        return 0.5 * sq.sum()
+    return sq.mean() if normalization == "mean" else sq.sum()
+
+
+def gram_matrix(features: torch.Tensor) -> torch.Tensor:
+    """G = F F^T per image: (B, N, H, W) -> (B, N, N), unnormalised, as in the paper."""
+    b, n, h, w = features.shape
+    f = features.reshape(b, n, h * w)
+    return f @ f.transpose(1, 2)
+
+
+def style_layer_loss(
+    gram: torch.Tensor, target_gram: torch.Tensor, n: int, m: int, normalization: Normalization = "paper"
+) -> torch.Tensor:
+    """E_l for one layer with ``n`` feature maps of ``m`` pixels: 'paper' is sum (G - A)^2 / (4 n^2 m^2)."""
+    _check(normalization)
+    if gram.shape[-2:] != target_gram.shape[-2:]:
+        raise ParameterError(f"Gram matrices {tuple(gram.shape)} and {tuple(target_gram.shape)} differ in shape")
+    diff = gram - target_gram
+    if normalization == "paper":
+        return diff.pow(2).sum() / (4 * n**2 * m**2)
+    if normalization == "mean":
+        return (diff / (n * m)).pow(2).mean()
+    return diff.pow(2).sum()
+
+
+def style_loss(
+    features: Mapping[str, torch.Tensor],
+    target_grams: Mapping[str, torch.Tensor],
+    layer_weights: Mapping[str, float] | None = None,
+    normalization: Normalization = "paper",
+) -> torch.Tensor:
+    """L_style = sum_l w_l E_l over the layers of ``target_grams``; w_l defaults to 1 / (number of layers).
+
+    ``features`` are the generated image's feature maps; ``target_grams`` the style image's Gram
+    matrices (compute them once with `gram_matrix`, not at every step).
+    """
+    if not target_grams:
+        raise ParameterError("no style layers given; name at least one, e.g. 'conv1_1'")
+    weights = layer_weights or {name: 1 / len(target_grams) for name in target_grams}
+    total = torch.zeros((), device=next(iter(features.values())).device)
+    for name, target in target_grams.items():
+        f = features[name]
+        _, n, h, w = f.shape
+        total = total + weights[name] * style_layer_loss(gram_matrix(f), target, n, h * w, normalization)
+    return total
+
+
+def total_variation(image: torch.Tensor, normalization: Literal["mean", "sum"] = "mean") -> torch.Tensor:
+    """Squared differences between neighbouring pixels, summed or averaged: penalises high-frequency noise."""
+    dx = (image[..., :, 1:] - image[..., :, :-1]).pow(2)
+    dy = (image[..., 1:, :] - image[..., :-1, :]).pow(2)
+    if normalization == "mean":
+        return dx.mean() + dy.mean()
+    if normalization == "sum":
+        return dx.sum() + dy.sum()
+    raise ParameterError(f"unknown normalization {normalization!r}; use 'mean' or 'sum'")

@@ -1,0 +1,213 @@
+"""The image-optimisation loop shared by content reconstruction, style reconstruction and transfer.
+
+All three optimise the pixels of an image so that its VGG features match targets: feature maps
+(content), Gram matrices (style), or both. An `Objective` holds the targets; `optimize_image` runs
+L-BFGS or Adam on the pixels, records each loss term, and keeps snapshots.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+import torch
+from tqdm.auto import tqdm
+
+from .errors import ParameterError
+from .losses import Normalization, content_loss, gram_matrix, style_loss, total_variation
+from .vgg import CONTENT_LAYERS, STYLE_LAYERS, VGG
+
+Losses = dict[str, torch.Tensor]
+
+
+def _check_weight(name: str, value: float) -> float:
+    if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ParameterError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+class Objective:
+    """Match the content image's feature maps and the style image's Gram matrices.
+
+    Calling it on an image returns the weighted loss terms, e.g. ``{"content": a*Lc, "style": b*Ls}``.
+    Give only ``content`` for content reconstruction, only ``style`` for style reconstruction, both
+    for style transfer. Targets are computed once, here.
+    """
+
+    def __init__(
+        self,
+        vgg: VGG,
+        content: torch.Tensor | None = None,
+        style: torch.Tensor | None = None,
+        content_layers: Iterable[str] = CONTENT_LAYERS,
+        style_layers: Iterable[str] | Mapping[str, float] = STYLE_LAYERS,
+        content_weight: float = 1.0,
+        style_weight: float = 1e3,
+        tv_weight: float = 0.0,
+        normalization: Normalization = "paper",
+    ) -> None:
+        if content is None and style is None:
+            raise ParameterError("an objective needs a content image, a style image, or both")
+        self.vgg, self.normalization = vgg, normalization
+        self.content_image = None if content is None else content.to(vgg.device)
+        self.style_image = None if style is None else style.to(vgg.device)
+        self.content_weight = _check_weight("content_weight", content_weight)
+        self.style_weight = _check_weight("style_weight", style_weight)
+        self.tv_weight = _check_weight("tv_weight", tv_weight)
+        self.shape = (self.content_image if content is not None else self.style_image).shape
+
+        self.content_layers = vgg.check_layers(content_layers) if content is not None else []
+        if isinstance(style_layers, Mapping):
+            self.style_layer_weights = {k: _check_weight(f"weight of {k}", v) for k, v in style_layers.items()}
+        else:
+            names = vgg.check_layers(style_layers) if style is not None else []
+            self.style_layer_weights = {name: 1 / len(names) for name in names}
+        self.style_layers = vgg.check_layers(self.style_layer_weights) if style is not None else []
+
+        with torch.no_grad():
+            self.content_targets = vgg(self.content_image, self.content_layers) if self.content_layers else {}
+            self.style_targets = {}
+            if self.style_layers:
+                # Gram matrices grow with the pixel count: rescale the style image's to the output's size.
+                pixels = self.shape[-1] * self.shape[-2] / (self.style_image.shape[-1] * self.style_image.shape[-2])
+                feats = vgg(self.style_image, self.style_layers)
+                self.style_targets = {k: gram_matrix(f) * pixels for k, f in feats.items()}
+        self.layers = list(dict.fromkeys(self.content_layers + self.style_layers))
+
+    @property
+    def device(self) -> torch.device:
+        return self.vgg.device
+
+    def __call__(self, image: torch.Tensor) -> Losses:
+        feats = self.vgg(image, self.layers)
+        terms = {}
+        if self.content_layers:
+            lc = sum(content_loss(feats[k], t, self.normalization) for k, t in self.content_targets.items())
+            terms["content"] = self.content_weight * lc / len(self.content_layers)
+        if self.style_layers:
+            ls = style_loss(feats, self.style_targets, self.style_layer_weights, self.normalization)
+            terms["style"] = self.style_weight * ls
+        if self.tv_weight:
+            terms["tv"] = self.tv_weight * total_variation(image)
+        return terms
+
+
+@dataclass
+class Result:
+    """What `optimize_image` returns. ``stopped`` says why a run ended early (None if it ran all steps)."""
+
+    image: torch.Tensor
+    history: dict[str, list[float]]
+    snapshots: list[tuple[int, torch.Tensor]] = field(default_factory=list)
+    steps: int = 0
+    seconds: float = 0.0
+    stopped: str | None = None
+
+
+class _NonFinite(Exception):
+    pass
+
+
+def initial_image(objective: Objective, init: str | torch.Tensor = "noise", seed: int = 0) -> torch.Tensor:
+    """The starting image: 'content', 'style', seeded uniform 'noise', or a given tensor."""
+    if isinstance(init, torch.Tensor):
+        return init.detach().clone().to(objective.device).clamp(0, 1)
+    if init == "content" or init == "style":
+        image = getattr(objective, f"{init}_image", None)
+        if image is None:
+            raise ParameterError(f"init={init!r} needs an objective with a {init} image")
+        if init == "style" and image.shape != objective.shape:
+            image = torch.nn.functional.interpolate(image, size=objective.shape[-2:], mode="bilinear", antialias=True)
+        return image.detach().clone()
+    if init == "noise":
+        generator = torch.Generator().manual_seed(seed)
+        return torch.rand(objective.shape, generator=generator).to(objective.device)
+    raise ParameterError(f"unknown init {init!r}; use 'content', 'style', 'noise' or a tensor")
+
+
+def _make_optimizer(name: str, image: torch.Tensor, lr: float | None, steps: int):
+    if name == "lbfgs":
+        return torch.optim.LBFGS([image], lr=lr or 1.0, max_iter=1, history_size=100), None
+    if name == "adam":
+        opt = torch.optim.Adam([image], lr=lr or 0.02)
+        milestones = [int(steps * 0.5), int(steps * 0.75)]
+        return opt, torch.optim.lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=0.3)
+    raise ParameterError(f"unknown optimizer {name!r}; use 'lbfgs' or 'adam'")
+
+
+def optimize_image(
+    objective: Callable[[torch.Tensor], Losses],
+    init: str | torch.Tensor = "noise",
+    steps: int = 100,
+    optimizer: str = "lbfgs",
+    lr: float | None = None,
+    seed: int = 0,
+    snapshot_every: int = 0,
+    progress: bool = True,
+    callback: Callable[[int, torch.Tensor, dict[str, float]], bool | None] | None = None,
+) -> Result:
+    """Optimise an image's pixels to minimise the sum of ``objective(image)``'s terms.
+
+    One step is one loss + gradient evaluation. Images returned, snapshotted or passed to the callback
+    are clamped to [0, 1] (Adam is projected every step; L-BFGS runs unconstrained, since projecting
+    between its steps corrupts its curvature estimates and stalls it). ``callback(step, image,
+    losses)`` runs after each step; returning True stops the run. Ctrl-C (or a kernel interrupt)
+    returns the best image so far; a NaN or infinite loss stops with the last good image.
+    """
+    if not isinstance(steps, int) or steps < 1:
+        raise ParameterError(f"steps must be a whole number >= 1, got {steps!r}")
+    if snapshot_every < 0:
+        raise ParameterError(f"snapshot_every must be >= 0, got {snapshot_every!r}")
+    image = initial_image(objective, init, seed).requires_grad_(True)
+    opt, schedule = _make_optimizer(optimizer, image, lr, steps)
+    history: dict[str, list[float]] = {"total": [], "time": []}
+    best = {"loss": math.inf, "image": image.detach().clone()}
+    snapshots = [(0, image.detach().cpu().clone())] if snapshot_every else []
+    start = time.perf_counter()
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        terms = objective(image)
+        total = terms if isinstance(terms, torch.Tensor) else sum(terms.values())
+        if not torch.isfinite(total):
+            raise _NonFinite(f"{total.item()}")
+        total.backward()
+        for name, value in ({} if isinstance(terms, torch.Tensor) else terms).items():
+            history.setdefault(name, []).append(value.item())
+        history["total"].append(total.item())
+        history["time"].append(time.perf_counter() - start)
+        if total.item() < best["loss"]:
+            best.update(loss=total.item(), image=image.detach().clamp(0, 1))
+        return total
+
+    stopped, step = None, 0
+    bar = tqdm(range(1, steps + 1), desc=f"{optimizer}", disable=not progress, leave=False)
+    try:
+        for step in bar:
+            opt.step(closure)
+            if schedule:
+                schedule.step()
+            if optimizer == "adam":  # projecting would break L-BFGS's curvature pairs: it runs unconstrained
+                with torch.no_grad():
+                    image.clamp_(0, 1)
+            bar.set_postfix(loss=f"{history['total'][-1]:.4g}")
+            if snapshot_every and (step % snapshot_every == 0 or step == steps):
+                snapshots.append((step, image.detach().clamp(0, 1).cpu()))
+            if callback and callback(step, image.detach().clamp(0, 1), {k: v[-1] for k, v in history.items()}):
+                stopped = f"stopped at step {step}"
+                break
+        final = image.detach().clamp(0, 1)
+    except KeyboardInterrupt:
+        stopped = f"interrupted at step {step}: returning the best image so far (loss {best['loss']:.4g})"
+        final, step = best["image"], step - 1
+    except _NonFinite as err:
+        stopped = f"loss became {err} at step {step}: kept the last good image; lower the learning rate or the weights"
+        final, step = best["image"], step - 1
+    finally:
+        bar.close()
+    if stopped and not stopped.startswith("stopped"):
+        warnings.warn(stopped, RuntimeWarning, stacklevel=2)
+    return Result(final.cpu().clone(), history, snapshots, step, time.perf_counter() - start, stopped)

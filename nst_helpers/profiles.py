@@ -1,0 +1,70 @@
+"""Run profiles (quick / lab / paper) and the choice of device.
+
+One switch, the environment variable ``NST_PROFILE``, sets the scale of every run in every notebook.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+
+from .errors import ParameterError
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The scale of a run: image size (long side, px), optimisation steps, and the device."""
+
+    name: str
+    size: int
+    steps: int
+    device: torch.device
+
+    def __str__(self) -> str:
+        return f"profile {self.name!r}: {self.size} px, {self.steps} steps, on {self.device}"
+
+
+# name -> (size, steps)
+PROFILES: dict[str, tuple[int, int]] = {
+    "quick": (64, 40),  # tests and CI: the whole series in minutes on 2 CPU cores
+    "lab": (224, 200),  # a laptop CPU in a lab session: results that look right
+    "paper": (512, 1000),  # a GPU: the paper's scale
+}
+
+
+def default_device() -> torch.device:
+    """The fastest device available: cuda, then mps, then cpu."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def get_device(device: str | torch.device | None = None) -> torch.device:
+    """Resolve ``device`` (None means `default_device`) and check that it exists here."""
+    if device is None:
+        return default_device()
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ParameterError(f"unknown device {device!r}; use 'cpu', 'cuda' or 'mps'") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ParameterError("device 'cuda' was asked for but no CUDA GPU is available; use 'cpu'")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ParameterError("device 'mps' was asked for but MPS is not available; use 'cpu'")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise ParameterError(f"unsupported device {device!r}; use 'cpu', 'cuda' or 'mps'")
+    return dev
+
+
+def profile(name: str | None = None, device: str | torch.device | None = None) -> Profile:
+    """The run profile: ``name``, else ``$NST_PROFILE``, else 'paper' on a GPU and 'lab' otherwise."""
+    dev = get_device(device)
+    name = name or os.environ.get("NST_PROFILE") or ("paper" if dev.type == "cuda" else "lab")
+    if name not in PROFILES:
+        raise ParameterError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
+    size, steps = PROFILES[name]
+    return Profile(name, size, steps, dev)
