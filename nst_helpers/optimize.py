@@ -22,6 +22,16 @@ from .vgg import CONTENT_LAYERS, STYLE_LAYERS, VGG
 
 Losses = dict[str, torch.Tensor]
 
+# The paper's ratio alpha/beta = 1e-3, for images of about 512 x 512 px. The content loss is a sum over
+# pixels and the style loss is not, so the same look at another size needs beta scaled with the pixel count.
+PAPER_STYLE_WEIGHT = 1e3
+PAPER_PIXELS = 512 * 512
+
+
+def default_style_weight(height: int, width: int) -> float:
+    """The paper's beta (alpha = 1) scaled to an image of ``height`` x ``width`` px."""
+    return PAPER_STYLE_WEIGHT * height * width / PAPER_PIXELS
+
 
 def _check_weight(name: str, value: float) -> float:
     if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
@@ -34,7 +44,8 @@ class Objective:
 
     Calling it on an image returns the weighted loss terms, e.g. ``{"content": a*Lc, "style": b*Ls}``.
     Give only ``content`` for content reconstruction, only ``style`` for style reconstruction, both
-    for style transfer. Targets are computed once, here.
+    for style transfer. Targets are computed once, here. ``style_weight`` defaults to the paper's
+    alpha/beta = 1e-3 at 512 px, scaled to this image's pixel count (`default_style_weight`).
     """
 
     def __init__(
@@ -45,7 +56,7 @@ class Objective:
         content_layers: Iterable[str] = CONTENT_LAYERS,
         style_layers: Iterable[str] | Mapping[str, float] = STYLE_LAYERS,
         content_weight: float = 1.0,
-        style_weight: float = 1e3,
+        style_weight: float | None = None,
         tv_weight: float = 0.0,
         normalization: Normalization = "paper",
     ) -> None:
@@ -55,9 +66,11 @@ class Objective:
         self.content_image = None if content is None else content.to(vgg.device)
         self.style_image = None if style is None else style.to(vgg.device)
         self.content_weight = _check_weight("content_weight", content_weight)
+        self.shape = (self.content_image if content is not None else self.style_image).shape
+        if style_weight is None:
+            style_weight = default_style_weight(*self.shape[-2:])
         self.style_weight = _check_weight("style_weight", style_weight)
         self.tv_weight = _check_weight("tv_weight", tv_weight)
-        self.shape = (self.content_image if content is not None else self.style_image).shape
 
         self.content_layers = vgg.check_layers(content_layers) if content is not None else []
         if isinstance(style_layers, Mapping):

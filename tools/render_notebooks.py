@@ -1,0 +1,50 @@
+"""Execute the notebooks and store their outputs: `make render` (or `python tools/render_notebooks.py [NOTEBOOK ...]`).
+
+Runs at the `lab` profile (`paper` on a GPU) unless NST_PROFILE says otherwise, records a hash of the
+cell sources in each notebook's metadata (a test fails when sources changed after the last render),
+and drops volatile metadata so that diffs show only what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def source_hash(nb: nbformat.NotebookNode) -> str:
+    """Hash of the cells' types and sources: what a render depends on."""
+    cells = [[cell.cell_type, cell.source] for cell in nb.cells]
+    return hashlib.sha256(json.dumps(cells).encode()).hexdigest()[:16]
+
+
+def render(path: Path, profile: str) -> None:
+    nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    os.environ["NST_PROFILE"] = profile
+    NotebookClient(nb, timeout=3600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+    nb.metadata["nst"] = {"source_hash": source_hash(nb), "profile": profile, "seconds": round(time.perf_counter() - start)}
+    nbformat.write(nb, path)
+    print(f"{path.name}: rendered at profile {profile!r} in {nb.metadata['nst']['seconds']} s, {path.stat().st_size / 1e6:.1f} MB")
+
+
+def main(paths: list[str]) -> None:
+    import torch
+
+    profile = os.environ.get("NST_PROFILE") or ("paper" if torch.cuda.is_available() else "lab")
+    for path in [Path(p) for p in paths] or sorted(NOTEBOOKS.glob("[0-9]*.ipynb")):
+        render(path.resolve(), profile)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
