@@ -22,3 +22,7 @@ class LayerError(NSTError, KeyError):
 
 class ParameterError(NSTError, ValueError):
     """A parameter is out of range or of the wrong kind."""
+
+
+class ResourceError(NSTError):
+    """A run would not fit in the memory of its device."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+import time
 import urllib.error
 import urllib.request
 import warnings
@@ -16,25 +17,39 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
 
-URL_TIMEOUT = 15  # seconds
+URL_TIMEOUT = 15  # seconds, for the whole download
+MAX_DOWNLOAD = 100 << 20  # bytes
 SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 
 ImageSource = str | os.PathLike | Image.Image | np.ndarray | torch.Tensor
 
 
-def _open(source: str | os.PathLike) -> Image.Image:
+def _download(url: str) -> bytes:
+    """The bytes at ``url``, within URL_TIMEOUT seconds in all and MAX_DOWNLOAD bytes."""
+    deadline = time.monotonic() + URL_TIMEOUT
+    chunks, size = [], 0
+    try:
+        with urllib.request.urlopen(url, timeout=URL_TIMEOUT) as response:
+            while chunk := response.read1(1 << 16):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > MAX_DOWNLOAD:
+                    raise ImageError(f"{url} is larger than {MAX_DOWNLOAD >> 20} MB; download it and pass the file")
+                if time.monotonic() > deadline:
+                    raise TimeoutError("timed out")
+    except urllib.error.HTTPError as err:
+        raise ImageError(f"could not download {url}: HTTP {err.code} {err.reason}") from None
+    except (urllib.error.URLError, TimeoutError, OSError) as err:
+        reason = getattr(err, "reason", err)
+        raise ImageError(f"could not download {url}: {reason} (offline or slow? use a local file)") from None
+    return b"".join(chunks)
+
+
+def _open(source: str | os.PathLike, size: int | None = None) -> Image.Image:
     """Open a path or URL as a PIL image, with one clear error for every way it can fail."""
     text = str(source)
     if text.startswith(("http://", "https://")):
-        try:
-            with urllib.request.urlopen(text, timeout=URL_TIMEOUT) as response:
-                data = response.read()
-        except urllib.error.HTTPError as err:
-            raise ImageError(f"could not download {text}: HTTP {err.code} {err.reason}") from None
-        except (urllib.error.URLError, TimeoutError, OSError) as err:
-            reason = getattr(err, "reason", err)
-            raise ImageError(f"could not download {text}: {reason} (offline? use a local file)") from None
-        stream, name = io.BytesIO(data), text
+        stream = io.BytesIO(_download(text))
     else:
         path = Path(text).expanduser()
         if not path.exists():
@@ -45,14 +60,18 @@ def _open(source: str | os.PathLike) -> Image.Image:
             raise ImageError(f"cannot read {text}: permission denied")
         if path.stat().st_size == 0:
             raise ImageError(f"{text} is an empty file")
-        stream, name = path, text
+        stream = path
     try:
         image = Image.open(stream)
+        if size is not None:
+            image.draft("RGB", (size, size))  # JPEG: decode at a reduced scale, before anything large is allocated
         image.load()
     except UnidentifiedImageError:
-        raise ImageError(f"{name} is not an image file Pillow can read (PNG, JPEG, GIF, BMP, TIFF, WebP ...)") from None
+        raise ImageError(f"{text} is not an image file Pillow can read (PNG, JPEG, GIF, BMP, TIFF, WebP ...)") from None
+    except Image.DecompressionBombError as err:
+        raise ImageError(f"{text} is too large to load safely ({err}); shrink it first") from None
     except (OSError, SyntaxError, ValueError) as err:
-        raise ImageError(f"{name} is damaged or truncated ({err})") from None
+        raise ImageError(f"{text} is damaged or truncated ({err})") from None
     return image
 
 
@@ -106,14 +125,12 @@ def load_image(source: ImageSource, size: int | None = None, device: str | torch
     if isinstance(source, Image.Image):
         image = source
     elif isinstance(source, (str, os.PathLike)):
-        image = _open(source)
+        image = _open(source, size)
     else:
         raise ImageError(f"cannot load an image from a {type(source).__name__}; give a path, URL, PIL image or array")
     if getattr(image, "n_frames", 1) > 1:
         warnings.warn(f"{getattr(image, 'filename', 'image') or 'image'} has {image.n_frames} frames: using the first", stacklevel=2)
         image.seek(0)
-    if size is not None:
-        image.draft("RGB", (size, size))  # JPEG: decode at reduced scale, before anything large is allocated
     image = resize(to_rgb(image), size)
     array = np.asarray(image, dtype=np.float32) / 255.0
     return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0).contiguous().to(device)

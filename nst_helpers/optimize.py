@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
-from .errors import ParameterError
+from .errors import ParameterError, ResourceError
 from .losses import Normalization, content_loss, gram_matrix, style_loss, total_variation
+from .profiles import free_memory
 from .vgg import CONTENT_LAYERS, STYLE_LAYERS, VGG
 
 Losses = dict[str, torch.Tensor]
@@ -127,7 +128,7 @@ class _NonFinite(Exception):
 def initial_image(objective: Objective, init: str | torch.Tensor = "noise", seed: int = 0) -> torch.Tensor:
     """The starting image: 'content', 'style', seeded uniform 'noise', or a given tensor."""
     if isinstance(init, torch.Tensor):
-        return init.detach().clone().to(objective.device).clamp(0, 1)
+        return init.detach().clone().to(getattr(objective, "device", init.device)).clamp(0, 1)
     if init == "content" or init == "style":
         image = getattr(objective, f"{init}_image", None)
         if image is None:
@@ -139,6 +140,27 @@ def initial_image(objective: Objective, init: str | torch.Tensor = "noise", seed
         generator = torch.Generator().manual_seed(seed)
         return torch.rand(objective.shape, generator=generator).to(objective.device)
     raise ParameterError(f"unknown init {init!r}; use 'content', 'style', 'noise' or a tensor")
+
+
+def check_memory(objective: Objective) -> None:
+    """Stop before a run that would not fit in the device's free memory, naming a size that fits."""
+    h, w = objective.shape[-2:]
+    free = free_memory(objective.device)
+    if free is None:
+        return
+
+    def need(side: int) -> int:
+        scale = side / max(h, w)
+        return objective.vgg.estimate_bytes(round(h * scale), round(w * scale), objective.layers)
+
+    if need(max(h, w)) > 0.8 * free:
+        fits = max(h, w) // 16 * 16
+        while fits > 16 and need(fits) > 0.8 * free:
+            fits -= 16
+        raise ResourceError(
+            f"a {w}x{h} px run needs about {need(max(h, w)) / 2**30:.1f} GiB but {free / 2**30:.1f} GiB is free on "
+            f"{objective.device}; use a size of {fits} px or less"
+        )
 
 
 def _make_optimizer(name: str, image: torch.Tensor, lr: float | None, steps: int):
@@ -174,6 +196,8 @@ def optimize_image(
         raise ParameterError(f"steps must be a whole number >= 1, got {steps!r}")
     if snapshot_every < 0:
         raise ParameterError(f"snapshot_every must be >= 0, got {snapshot_every!r}")
+    if isinstance(objective, Objective):
+        check_memory(objective)
     image = initial_image(objective, init, seed).requires_grad_(True)
     opt, schedule = _make_optimizer(optimizer, image, lr, steps)
     history: dict[str, list[float]] = {"total": [], "time": []}
@@ -219,6 +243,11 @@ def optimize_image(
     except _NonFinite as err:
         stopped = f"loss became {err} at step {step}: kept the last good image; lower the learning rate or the weights"
         final, step = best["image"], step - 1
+    except (torch.OutOfMemoryError, MemoryError, RuntimeError) as err:
+        if not isinstance(err, (torch.OutOfMemoryError, MemoryError)) and "allocate memory" not in str(err):
+            raise
+        h, w = image.shape[-2:]
+        raise ResourceError(f"out of memory at {w}x{h} px on {image.device} (step {step}); use a size of {max(h, w) // 2} px or less") from None
     finally:
         bar.close()
     if stopped and not stopped.startswith("stopped"):

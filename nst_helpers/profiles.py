@@ -60,6 +60,20 @@ def get_device(device: str | torch.device | None = None) -> torch.device:
     return dev
 
 
+def free_memory(device: torch.device) -> int | None:
+    """Bytes free for a run on ``device`` (None where it cannot be told)."""
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    if device.type == "cpu":
+        try:
+            with open("/proc/meminfo") as f:
+                fields = dict(line.split(":", 1) for line in f)
+            return int(fields["MemAvailable"].split()[0]) * 1024
+        except (OSError, KeyError, ValueError):
+            return None
+    return None
+
+
 def profile(name: str | None = None, device: str | torch.device | None = None) -> Profile:
     """The run profile: ``name``, else ``$NST_PROFILE``, else 'paper' on a GPU and 'lab' otherwise."""
     dev = get_device(device)

@@ -196,6 +196,20 @@ class VGG(nn.Module):
         pools = sum(name.startswith("pool") for name in self.layer_names[: deepest + 1])
         return 2**pools
 
+    def estimate_bytes(self, height: int, width: int, layers: Iterable[str]) -> int:
+        """Rough memory of one loss + gradient evaluation: every activation up to the deepest layer,
+        kept for the backward pass and matched by its gradient (x 2), plus the weights."""
+        deepest = max(self.layer_names.index(name) for name in self.check_layers(layers))
+        elements, channels = 0, 3
+        for name in self.layer_names[: deepest + 1]:
+            if name.startswith("pool"):
+                height, width = height // 2, width // 2
+            else:  # conv{block}_{i} or relu{block}_{i}
+                channels = CHANNELS[int(name[4]) - 1]
+            elements += channels * height * width
+        weights = sum(p.numel() for p in self.parameters())
+        return 4 * (2 * elements + weights)
+
     def forward(self, image: torch.Tensor, layers: Iterable[str]) -> dict[str, torch.Tensor]:
         """Feature maps of ``layers`` for ``image``; the pass stops at the deepest layer asked for."""
         layers = self.check_layers(layers)
