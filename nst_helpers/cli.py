@@ -149,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--style-layers", type=_layers, default=list(STYLE_LAYERS), help="comma-separated; default conv1_1,...,conv5_1")
     t.set_defaults(func=transfer)
 
+    sub.add_parser("bench", help="time and memory per evaluation, beside peers (see `nst bench --help`)")
+
     r = sub.add_parser("reconstruct", help="reconstruct an image's content or style from noise")
     r.add_argument("what", choices=["content", "style"])
     r.add_argument("image")
@@ -159,6 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:  # its own options: `nst bench --help`
+        from . import bench
+
+        bench.main(argv[1:])
+        return 0
     args = build_parser().parse_args(argv)
     try:
         args.func(args)

@@ -44,11 +44,24 @@ def content_loss(features: torch.Tensor, target: torch.Tensor, normalization: No
     return sq.mean() if normalization == "mean" else sq.sum()
 
 
+class _Gram(torch.autograd.Function):
+    """F F^T with a backward of one matmul, (dG + dG^T) F, where autograd would do two."""
+
+    @staticmethod
+    def forward(ctx, f: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(f)
+        return f @ f.transpose(1, 2)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        (f,) = ctx.saved_tensors
+        return (grad + grad.transpose(1, 2)) @ f
+
+
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     """G = F F^T per image: (B, N, H, W) -> (B, N, N), unnormalised, as in the paper."""
     b, n, h, w = features.shape
-    f = features.reshape(b, n, h * w)
-    return f @ f.transpose(1, 2)
+    return _Gram.apply(features.reshape(b, n, h * w))
 
 
 def style_layer_loss(

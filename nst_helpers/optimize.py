@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -253,3 +253,35 @@ def optimize_image(
     if stopped and not stopped.startswith("stopped"):
         warnings.warn(stopped, RuntimeWarning, stacklevel=2)
     return Result(final.cpu().clone(), history, snapshots, step, time.perf_counter() - start, stopped)
+
+
+def optimize_multiscale(
+    build: Callable[[int], Objective],
+    sizes: Sequence[int],
+    steps: int | Sequence[int],
+    init: str | torch.Tensor = "content",
+    **options,
+) -> Result:
+    """Coarse to fine: optimise at each size in turn, each stage starting from the last one's result, upsampled.
+
+    ``build(size)`` returns the objective at that size (long side, px), e.g.
+    ``lambda s: Objective(vgg, load_image(c, size=s), load_image(st, size=s))``. ``options`` go to
+    `optimize_image`. Most of the structure forms cheaply at the small sizes; the last stage adds detail.
+    """
+    steps = [steps] * len(sizes) if isinstance(steps, int) else list(steps)
+    if len(steps) != len(sizes):
+        raise ParameterError(f"give one step count per size: {len(sizes)} sizes, {len(steps)} step counts")
+    history: dict[str, list[float]] = {}
+    snapshots, done, seconds, result = [], 0, 0.0, None
+    for size, n in zip(sizes, steps):
+        objective = build(size)
+        if result is not None:
+            init = torch.nn.functional.interpolate(result.image, size=objective.shape[-2:], mode="bilinear", align_corners=False)
+        result = optimize_image(objective, init=init, steps=n, **options)
+        for name, values in result.history.items():
+            history.setdefault(name, []).extend([v + seconds for v in values] if name == "time" else values)
+        snapshots += [(done + step, image) for step, image in result.snapshots]
+        done, seconds = done + result.steps, seconds + result.seconds
+        if result.stopped:
+            break
+    return Result(result.image, history, snapshots, done, seconds, result.stopped)

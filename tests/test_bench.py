@@ -1,0 +1,38 @@
+"""`nst bench` measures what it says, and the coarse-to-fine loop works."""
+
+import pytest
+import torch
+
+from nst_helpers import Objective, load_image, optimize_multiscale
+from nst_helpers.bench import evaluation_flops, matmul_flops, measure
+
+from .conftest import CONTENT, STYLE
+
+
+def test_flops_of_an_evaluation_match_the_convolutions():
+    # content at conv4_2, 32x32: forward + input-gradient of every conv up to conv4_2 (2 MAC-FLOPs each, x2 for backward)
+    flops = evaluation_flops(32, "content")
+    sizes = [(3, 64, 32), (64, 64, 32), (64, 128, 16), (128, 128, 16)] + [(128, 256, 8)] + [(256, 256, 8)] * 3 + [(256, 512, 4), (512, 512, 4)]
+    forward = sum(2 * cin * cout * 9 * s * s for cin, cout, s in sizes)
+    assert forward * 1.8 < flops < forward * 2.2
+
+
+@pytest.mark.parametrize("implementation", ["nst_helpers", "reference", "pastiche"])
+def test_measure_times_an_evaluation(implementation):
+    result = measure(implementation, 32, "transfer", reps=1)
+    assert 0 < result["seconds"] < 60
+    assert result["peak_bytes"] >= 0
+
+
+def test_matmul_flops_is_plausible():
+    assert 1e8 < matmul_flops(torch.device("cpu"), n=256, reps=3) < 1e14
+
+
+def test_coarse_to_fine_runs_each_size_and_continues_from_the_last(vgg):
+    def build(size):
+        return Objective(vgg, load_image(CONTENT, size=size), load_image(STYLE, size=size))
+
+    result = optimize_multiscale(build, [16, 32], [3, 2], progress=False)
+    assert result.image.shape == (1, 3, 32, 32)
+    assert result.steps == 5 and len(result.history["total"]) == 5
+    assert result.history["time"] == sorted(result.history["time"])
