@@ -60,7 +60,7 @@ def _open(source: str | os.PathLike, size: int | None = None) -> Image.Image:
             raise ImageError(f"cannot read {text}: permission denied")
         if path.stat().st_size == 0:
             raise ImageError(f"{text} is an empty file")
-        stream = path
+        stream = io.BytesIO(path.read_bytes())  # no file handle left open (GIFs would keep theirs)
     try:
         image = Image.open(stream)
         if size is not None:

@@ -105,8 +105,8 @@ def total_variation(image: torch.Tensor, normalization: Literal["mean", "sum"] =
     """Squared differences between neighbouring pixels, summed or averaged: penalises high-frequency noise."""
     dx = (image[..., :, 1:] - image[..., :, :-1]).pow(2)
     dy = (image[..., 1:, :] - image[..., :-1, :]).pow(2)
-    if normalization == "mean":
-        return dx.mean() + dy.mean()
+    if normalization == "mean":  # a 1-px-wide image has no horizontal neighbours: that term is 0, not NaN
+        return sum((d.mean() if d.numel() else d.sum()) for d in (dx, dy))
     if normalization == "sum":
         return dx.sum() + dy.sum()
     raise ParameterError(f"unknown normalization {normalization!r}; use 'mean' or 'sum'")

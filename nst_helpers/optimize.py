@@ -137,6 +137,8 @@ def initial_image(objective: Objective, init: str | torch.Tensor = "noise", seed
             image = torch.nn.functional.interpolate(image, size=objective.shape[-2:], mode="bilinear", antialias=True)
         return image.detach().clone()
     if init == "noise":
+        if not hasattr(objective, "shape"):
+            raise ParameterError("init='noise' needs an Objective, which knows the image's shape; pass a starting image tensor instead")
         generator = torch.Generator().manual_seed(seed)
         return torch.rand(objective.shape, generator=generator).to(objective.device)
     raise ParameterError(f"unknown init {init!r}; use 'content', 'style', 'noise' or a tensor")

@@ -213,12 +213,12 @@ class VGG(nn.Module):
     def forward(self, image: torch.Tensor, layers: Iterable[str]) -> dict[str, torch.Tensor]:
         """Feature maps of ``layers`` for ``image``; the pass stops at the deepest layer asked for."""
         layers = self.check_layers(layers)
+        deepest = max(self.layer_names.index(name) for name in layers)
         needed = self.min_size(layers)
         if min(image.shape[-2:]) < needed:
             h, w = image.shape[-2:]
-            raise LayerError(f"image is {w}x{h} px but layer {layers[-1]!r} needs at least {needed} px on each side")
+            raise LayerError(f"image is {w}x{h} px but layer {self.layer_names[deepest]!r} needs at least {needed} px on each side")
         wanted = set(layers)
-        deepest = max(self.layer_names.index(name) for name in layers)
         out, x = {}, self.preprocess(image.to(self.device))
         for name, module in zip(self.layer_names[: deepest + 1], self.features):
             x = module(x)

@@ -1,0 +1,436 @@
+"""Loading images from every kind of source and Pillow mode, resizing, errors, and saving.
+
+Every image file is generated here, in tmp_path: nothing binary ships with the tests.
+"""
+
+import os
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from nst_helpers import ImageError, load_image, save_image
+from nst_helpers import images as images_module
+
+RED, BLUE = (255, 0, 0), (0, 0, 255)
+
+
+def rgb(values):
+    """A (1, 3, 1, 1) tensor for an 8-bit RGB colour."""
+    return torch.tensor(values, dtype=torch.float32).view(1, 3, 1, 1) / 255
+
+
+def assert_colour(tensor, values, atol=1e-6):
+    """Every pixel of ``tensor`` has the 8-bit RGB colour ``values``."""
+    torch.testing.assert_close(tensor, rgb(values).expand_as(tensor), rtol=0, atol=atol)
+
+
+# --- sources ------------------------------------------------------------------------------------
+
+
+def test_load_png_from_path(tmp_path):
+    path = tmp_path / "red.png"
+    Image.new("RGB", (20, 10), (200, 30, 60)).save(path)
+    for source in (path, str(path)):
+        t = load_image(source)
+        assert t.shape == (1, 3, 10, 20)
+        assert t.dtype == torch.float32
+        assert_colour(t, (200, 30, 60))
+
+
+def test_load_keeps_pixel_layout(tmp_path):
+    # left half red, right half blue: channel 0 is R, width is the last axis
+    image = Image.new("RGB", (4, 2), RED)
+    image.paste(BLUE, (2, 0, 4, 2))
+    t = load_image(image)
+    assert_colour(t[..., :2], RED)
+    assert_colour(t[..., 2:], BLUE)
+
+
+def test_load_from_pil_image():
+    t = load_image(Image.new("RGB", (5, 7), (0, 128, 255)))
+    assert t.shape == (1, 3, 7, 5)
+    assert_colour(t, (0, 128, 255))
+
+
+def test_load_from_uint8_array():
+    array = np.zeros((6, 4, 3), dtype=np.uint8)
+    array[..., 1] = 51  # 0.2
+    t = load_image(array)
+    assert t.shape == (1, 3, 6, 4)
+    assert_colour(t, (0, 51, 0))
+
+
+def test_load_from_float_array_clips_to_unit_range():
+    array = np.full((3, 5, 3), 0.5, dtype=np.float32)
+    array[0, 0] = (-1.0, 2.0, 0.0)
+    t = load_image(array)
+    assert t.shape == (1, 3, 3, 5)
+    assert t[0, :, 1, 1].tolist() == pytest.approx([128 / 255] * 3)  # 0.5 -> 128 (rounded)
+    assert t[0, :, 0, 0].tolist() == [0.0, 1.0, 0.0]
+
+
+def test_load_from_grayscale_array():
+    t = load_image(np.full((4, 4), 255, dtype=np.uint8))
+    assert t.shape == (1, 3, 4, 4)
+    assert_colour(t, (255, 255, 255))
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_load_from_tensor(batched):
+    source = torch.rand(3, 6, 8, generator=torch.Generator().manual_seed(0))
+    t = load_image(source.unsqueeze(0) if batched else source)
+    assert t.shape == (1, 3, 6, 8)
+    torch.testing.assert_close(t[0], source, rtol=0, atol=0.5 / 255 + 1e-6)  # quantised to 8 bits
+
+
+def test_load_from_tensor_with_wrong_shape():
+    with pytest.raises(ImageError, match=r"\(4, 6, 8\)"):
+        load_image(torch.rand(4, 6, 8))
+
+
+def test_load_from_unsupported_type():
+    with pytest.raises(ImageError, match="list"):
+        load_image([1, 2, 3])
+
+
+def test_load_to_device():
+    t = load_image(Image.new("RGB", (2, 2)), device="cpu")
+    assert t.device == torch.device("cpu")
+
+
+# --- modes --------------------------------------------------------------------------------------
+
+
+def test_mode_l(tmp_path):
+    path = tmp_path / "gray.png"
+    Image.new("L", (3, 2), 128).save(path)
+    t = load_image(path)
+    assert t.shape == (1, 3, 2, 3)
+    assert_colour(t, (128, 128, 128))
+
+
+def test_mode_la_transparency_goes_on_white(tmp_path):
+    image = Image.new("LA", (2, 1), (0, 255))
+    image.putpixel((1, 0), (0, 0))  # black but fully transparent
+    path = tmp_path / "la.png"
+    image.save(path)
+    t = load_image(path)
+    assert_colour(t[..., :1], (0, 0, 0))
+    assert_colour(t[..., 1:], (255, 255, 255))
+
+
+def test_mode_p_with_transparency(tmp_path):
+    image = Image.new("P", (2, 1), 0)
+    image.putpalette([0, 0, 0, 255, 0, 0] + [0] * (256 - 2) * 3)  # index 0 black, index 1 red
+    image.putpixel((1, 0), 1)
+    image.info["transparency"] = 0  # index 0 is transparent
+    path = tmp_path / "palette.png"
+    image.save(path, transparency=0)
+    with Image.open(path) as check:
+        assert check.mode == "P"
+    t = load_image(path)
+    assert_colour(t[..., :1], (255, 255, 255))  # transparent black -> white
+    assert_colour(t[..., 1:], RED)
+
+
+def test_mode_p_without_transparency():
+    image = Image.new("P", (2, 2), 1)
+    image.putpalette([0, 0, 0, 10, 20, 30] + [0] * (256 - 2) * 3)
+    assert_colour(load_image(image), (10, 20, 30))
+
+
+def test_mode_rgba_transparent_goes_on_white(tmp_path):
+    image = Image.new("RGBA", (3, 1), (255, 0, 0, 255))
+    image.putpixel((1, 0), (0, 0, 255, 0))  # fully transparent blue
+    image.putpixel((2, 0), (0, 0, 0, 128))  # half-transparent black over white
+    path = tmp_path / "rgba.png"
+    image.save(path)
+    t = load_image(path)
+    assert t.shape == (1, 3, 1, 3)
+    assert_colour(t[..., 0:1], RED)
+    assert_colour(t[..., 1:2], (255, 255, 255))
+    assert_colour(t[..., 2:3], (127, 127, 127), atol=1.5 / 255)
+
+
+def test_cmyk_jpeg(tmp_path):
+    path = tmp_path / "cmyk.jpg"
+    Image.new("CMYK", (16, 8), (0, 255, 255, 0)).save(path, quality=95)  # no cyan, full magenta and yellow: red
+    with Image.open(path) as check:
+        assert check.mode == "CMYK"
+    t = load_image(path)
+    assert t.shape == (1, 3, 8, 16)
+    assert_colour(t, RED, atol=0.06)
+
+
+def test_16_bit_png(tmp_path):
+    array = np.array([[0, 32768, 65535]], dtype=np.uint16)
+    path = tmp_path / "deep.png"
+    Image.fromarray(array).save(path)
+    with Image.open(path) as check:
+        assert check.mode.startswith("I")
+    t = load_image(path)
+    assert t.shape == (1, 3, 1, 3)
+    assert t[0, :, 0, 0].tolist() == [0.0, 0.0, 0.0]
+    assert t[0, :, 0, 2].tolist() == [1.0, 1.0, 1.0]  # 65535 is white, not clipped from 255
+    assert t[0, 0, 0, 1].item() == pytest.approx(128 / 255)
+
+
+def test_16_bit_dark_png_is_not_stretched(tmp_path):
+    # 16-bit values all <= 255 are still on the 0..65535 scale: 255 / 65535 is almost black
+    path = tmp_path / "dark16.png"
+    Image.fromarray(np.full((2, 2), 255, dtype=np.uint16)).save(path)
+    assert load_image(path).max().item() < 2 / 255
+
+
+def test_animated_gif_uses_first_frame_with_a_warning(tmp_path):
+    path = tmp_path / "anim.gif"
+    frames = [Image.new("RGB", (4, 4), RED), Image.new("RGB", (4, 4), BLUE)]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    with Image.open(path) as check:
+        assert check.n_frames == 2
+    with pytest.warns(UserWarning, match="2 frames"):
+        t = load_image(path)
+    assert t.shape == (1, 3, 4, 4)
+    assert_colour(t, RED, atol=2 / 255)
+
+
+def test_still_image_gives_no_frames_warning(tmp_path):
+    path = tmp_path / "still.gif"
+    Image.new("RGB", (4, 4), BLUE).save(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        t = load_image(path)
+    assert not [w for w in caught if issubclass(w.category, UserWarning)]
+    assert_colour(t, BLUE, atol=2 / 255)
+
+
+def resource_warnings_of_loading(path):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_image(path)
+    return [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_loading_closes_the_file(tmp_path, suffix):
+    path = tmp_path / f"closed{suffix}"
+    Image.new("RGB", (4, 4), BLUE).save(path)
+    assert resource_warnings_of_loading(path) == []
+
+
+def test_loading_a_gif_closes_the_file(tmp_path):
+    path = tmp_path / "open.gif"
+    Image.new("RGB", (4, 4), BLUE).save(path)
+    assert resource_warnings_of_loading(path) == []
+
+
+@pytest.mark.parametrize("orientation", [6, 8])
+def test_exif_rotated_jpeg_is_upright(tmp_path, orientation):
+    # stored 40 wide x 20 high, left half red, right half blue; the tag says "rotate 90 degrees to show"
+    image = Image.new("RGB", (40, 20), RED)
+    image.paste(BLUE, (20, 0, 40, 20))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / f"phone{orientation}.jpg"
+    image.save(path, exif=exif, quality=95)
+    t = load_image(path)
+    assert t.shape == (1, 3, 40, 20)  # width and height swapped
+    top, bottom = t[..., 2:18, 4:16], t[..., 22:38, 4:16]
+    # 6: rotate 90 degrees clockwise, so the left (red) half ends up on top; 8: counter-clockwise
+    first, second = (RED, BLUE) if orientation == 6 else (BLUE, RED)
+    assert_colour(top, first, atol=0.1)
+    assert_colour(bottom, second, atol=0.1)
+
+
+# --- resizing -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "size, source, expected",
+    [
+        (60, (300, 100), (20, 60)),  # (width, height) in; (height, width) out
+        (60, (100, 300), (60, 20)),
+        (50, (50, 50), (50, 50)),
+        (64, (32, 16), (32, 64)),  # upsampling too
+        (None, (30, 10), (10, 30)),
+    ],
+)
+def test_resize_by_longest_side_keeps_aspect(tmp_path, size, source, expected):
+    path = tmp_path / "wide.png"
+    Image.new("RGB", source, (10, 200, 30)).save(path)
+    t = load_image(path, size=size)
+    assert t.shape == (1, 3, *expected)
+    assert_colour(t, (10, 200, 30), atol=1.5 / 255)
+
+
+def test_resize_applies_to_every_source():
+    array = np.zeros((100, 300, 3), dtype=np.uint8)
+    assert load_image(array, size=60).shape == (1, 3, 20, 60)
+    assert load_image(torch.zeros(3, 100, 300), size=60).shape == (1, 3, 20, 60)
+
+
+def test_resize_jpeg_draft_keeps_the_requested_size(tmp_path):
+    path = tmp_path / "big.jpg"
+    Image.new("RGB", (400, 200), (90, 90, 90)).save(path)
+    assert load_image(path, size=48).shape == (1, 3, 24, 48)
+
+
+def test_bad_size():
+    with pytest.raises(ImageError, match=">= 1"):
+        load_image(Image.new("RGB", (4, 4)), size=0)
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ImageError, match="not found") as info:
+        load_image(tmp_path / "nowhere.png")
+    assert "nowhere.png" in str(info.value)
+
+
+def test_directory(tmp_path):
+    folder = tmp_path / "folder.png"
+    folder.mkdir()
+    with pytest.raises(ImageError, match="directory") as info:
+        load_image(folder)
+    assert "folder.png" in str(info.value)
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.png"
+    path.touch()
+    with pytest.raises(ImageError, match="empty") as info:
+        load_image(path)
+    assert "empty.png" in str(info.value)
+
+
+def test_truncated_png(tmp_path):
+    noise = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    full = tmp_path / "full.png"
+    Image.fromarray(noise).save(full)
+    data = full.read_bytes()
+    path = tmp_path / "cut.png"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageError, match="damaged or truncated") as info:
+        load_image(path)
+    assert "cut.png" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_text_file_named_jpg(tmp_path):
+    path = tmp_path / "notes.jpg"
+    path.write_text("this is not a picture\n")
+    with pytest.raises(ImageError, match="not an image file") as info:
+        load_image(path)
+    assert "notes.jpg" in str(info.value)
+
+
+def test_unreadable_file(tmp_path):
+    path = tmp_path / "secret.png"
+    Image.new("RGB", (2, 2)).save(path)
+    path.chmod(0)
+    try:
+        if os.access(path, os.R_OK):
+            pytest.skip("running as a user who can read any file (root)")
+        with pytest.raises(ImageError, match="permission denied") as info:
+            load_image(path)
+        assert "secret.png" in str(info.value)
+    finally:
+        path.chmod(0o644)
+
+
+def test_unreadable_file_message(tmp_path, monkeypatch):
+    # the same check, exercised even as root: os.access says no
+    path = tmp_path / "locked.png"
+    Image.new("RGB", (2, 2)).save(path)
+    monkeypatch.setattr(images_module.os, "access", lambda p, mode: False)
+    with pytest.raises(ImageError, match="permission denied") as info:
+        load_image(path)
+    assert "locked.png" in str(info.value)
+
+
+def test_offline_url():
+    url = "http://nonexistent.invalid/x.png"
+    with pytest.raises(ImageError, match="could not download") as info:
+        load_image(url)
+    assert url in str(info.value)
+    assert "local file" in str(info.value)
+
+
+def test_image_errors_are_not_raw_pillow_errors(tmp_path):
+    # a user sees one ImageError, never PIL.UnidentifiedImageError or OSError
+    path = tmp_path / "garbage.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+    with pytest.raises(ImageError) as info:
+        load_image(path)
+    assert type(info.value) is ImageError
+
+
+# --- saving -------------------------------------------------------------------------------------
+
+
+def test_save_png_round_trip_is_exact(tmp_path):
+    image = torch.randint(0, 256, (1, 3, 9, 13), generator=torch.Generator().manual_seed(0)).float() / 255
+    path = tmp_path / "out.png"
+    assert save_image(image, path) == path
+    back = load_image(path)
+    assert back.shape == (1, 3, 9, 13)
+    torch.testing.assert_close(back, image, rtol=0, atol=1e-6)
+
+
+def test_save_jpeg_round_trip_is_close(tmp_path):
+    y, x = torch.meshgrid(torch.linspace(0, 1, 24), torch.linspace(0, 1, 32), indexing="ij")
+    image = torch.stack([x, y, (x + y) / 2]).unsqueeze(0)  # smooth, so JPEG keeps it well
+    for name in ("out.jpg", "OUT.JPEG"):
+        path = save_image(image, tmp_path / name)
+        with Image.open(path) as check:
+            assert check.format == "JPEG"
+        back = load_image(path)
+        assert back.shape == (1, 3, 24, 32)
+        assert (back - image).abs().mean().item() < 0.02
+
+
+def test_save_accepts_unbatched_and_clamps(tmp_path):
+    image = torch.full((3, 2, 2), 2.0)
+    image[0] = -1.0
+    path = save_image(image, tmp_path / "c.png")
+    assert_colour(load_image(path), (0, 255, 255))
+
+
+def test_save_bad_suffix(tmp_path):
+    with pytest.raises(ImageError, match=r"\.png, \.jpg or \.jpeg") as info:
+        save_image(torch.rand(1, 3, 4, 4), tmp_path / "out.gif")
+    assert "out.gif" in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_missing_folder(tmp_path):
+    with pytest.raises(ImageError, match="does not exist") as info:
+        save_image(torch.rand(1, 3, 4, 4), tmp_path / "missing" / "out.png")
+    assert "missing" in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_leaves_no_temporary_file(tmp_path):
+    save_image(torch.rand(1, 3, 4, 4), tmp_path / "a.png")
+    save_image(torch.rand(1, 3, 4, 4), tmp_path / "a.png")  # overwrite
+    save_image(torch.rand(1, 3, 4, 4), tmp_path / "b.jpg")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "b.jpg"]
+
+
+def test_save_failure_leaves_nothing_behind(tmp_path, monkeypatch):
+    path = tmp_path / "keep.png"
+    Image.new("RGB", (2, 2), RED).save(path)
+
+    def broken(image):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(images_module, "to_pil", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        save_image(torch.rand(1, 3, 4, 4), path)
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.png"]  # no temporary file
+    assert_colour(load_image(path), RED)  # the old file is intact

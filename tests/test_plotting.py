@@ -1,0 +1,128 @@
+"""Figures: image grids, feature-map grids and loss curves (drawn with the Agg backend, never shown)."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from nst_helpers import plot_losses, show_feature_maps, show_images  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def images(n, size=8):
+    g = torch.Generator().manual_seed(0)
+    return [torch.rand(1, 3, size, size + 2, generator=g) for _ in range(n)]
+
+
+def drawn(fig):
+    """The axes of ``fig`` that show an image."""
+    return [ax for ax in fig.axes if ax.images]
+
+
+def test_backend_is_agg():
+    assert matplotlib.get_backend().lower() == "agg"
+
+
+def test_show_images_list():
+    fig = show_images(images(3), titles=["a", "b", "c"])
+    assert isinstance(fig, Figure)
+    assert len(fig.axes) == 3
+    assert len(drawn(fig)) == 3
+    assert [ax.get_title() for ax in fig.axes] == ["a", "b", "c"]
+    assert fig.axes[0].images[0].get_array().shape == (8, 10, 3)  # height x width x RGB
+    assert all(not ax.axison for ax in fig.axes)
+
+
+def test_show_images_dict_uses_keys_as_titles():
+    fig = show_images(dict(zip(["content", "style"], images(2))), suptitle="inputs")
+    assert len(drawn(fig)) == 2
+    assert [ax.get_title() for ax in drawn(fig)] == ["content", "style"]
+    assert fig.get_suptitle() == "inputs"
+
+
+def test_show_images_grid_wraps_at_five_columns():
+    fig = show_images(images(7))
+    assert len(fig.axes) == 10  # 2 rows of 5
+    assert len(drawn(fig)) == 7
+    assert [ax.get_title() for ax in fig.axes] == [""] * 10
+
+
+def test_show_images_explicit_columns():
+    fig = show_images(images(4), ncols=2, size=2.0)
+    assert len(fig.axes) == 4
+    assert len(drawn(fig)) == 4
+    assert tuple(fig.get_size_inches()) == pytest.approx((4.0, 4.0))
+
+
+def test_show_images_shows_the_pixels():
+    red = torch.zeros(1, 3, 4, 4)
+    red[:, 0] = 1
+    fig = show_images([red])
+    array = fig.axes[0].images[0].get_array()
+    assert array[..., 0].min() == 255 and array[..., 1].max() == 0
+
+
+def test_show_feature_maps():
+    features = torch.rand(1, 16, 6, 6, generator=torch.Generator().manual_seed(1))
+    fig = show_feature_maps(features, [0, 3, 15], title="conv1_1")
+    assert isinstance(fig, Figure)
+    assert len(drawn(fig)) == 3
+    assert [ax.get_title() for ax in fig.axes] == ["conv1_1 #0", "conv1_1 #3", "conv1_1 #15"]
+    shown = fig.axes[1].images[0].get_array()
+    assert shown.shape == (6, 6)
+    assert torch.allclose(torch.as_tensor(shown.data), features[0, 3])
+
+
+def test_show_feature_maps_accepts_tensors_that_need_grad():
+    features = torch.rand(1, 4, 3, 3, requires_grad=True)
+    fig = show_feature_maps(features, [1])
+    assert len(drawn(fig)) == 1
+    assert fig.axes[0].get_title() == "#1"
+
+
+HISTORIES = {
+    "lbfgs": {"total": [100.0, 10.0, 1.0], "content": [90.0, 9.0, 0.9], "time": [0.5, 1.0, 1.5]},
+    "adam": {"total": [100.0, 50.0, 20.0, 10.0], "content": [80.0, 40.0, 16.0, 8.0], "time": [0.1, 0.2, 0.3, 0.4]},
+}
+
+
+def test_plot_losses_by_step():
+    ax = plot_losses(HISTORIES)
+    lines = ax.get_lines()
+    assert len(lines) == 2
+    assert [line.get_label() for line in lines] == ["lbfgs", "adam"]
+    assert list(lines[0].get_xdata()) == [1, 2, 3]
+    assert list(lines[1].get_ydata()) == [100.0, 50.0, 20.0, 10.0]
+    assert ax.get_yscale() == "log"
+    assert ax.get_xlabel() == "step"
+    assert ax.get_ylabel() == "total loss"
+    assert ax.get_legend() is not None
+
+
+def test_plot_losses_by_time_and_term():
+    ax = plot_losses(HISTORIES, term="content", x="time")
+    lines = ax.get_lines()
+    assert len(lines) == 2
+    assert list(lines[0].get_xdata()) == [0.5, 1.0, 1.5]
+    assert list(lines[1].get_xdata()) == [0.1, 0.2, 0.3, 0.4]
+    assert list(lines[0].get_ydata()) == [90.0, 9.0, 0.9]
+    assert ax.get_xlabel() == "seconds"
+    assert ax.get_ylabel() == "content loss"
+
+
+def test_plot_losses_on_given_axes():
+    fig, ax = plt.subplots()
+    out = plot_losses({"run": HISTORIES["adam"]}, ax=ax)
+    assert out is ax
+    assert len(ax.get_lines()) == 1
+    assert len(fig.axes) == 1
+
