@@ -7,6 +7,7 @@ content, Gram matrices for style). See DESIGN.md.
 from .errors import ImageError, LayerError, NSTError, ParameterError, ResourceError, WeightsError
 from .images import load_image, save_image, to_pil
 from .losses import content_loss, gram_matrix, style_layer_loss, style_loss, total_variation
+from .metrics import psnr, ssim
 from .optimize import Objective, Result, check_memory, default_style_weight, initial_image, optimize_image, optimize_multiscale
 from .plotting import plot_losses, show_feature_maps, show_images
 from .profiles import PROFILES, Profile, default_device, get_device, profile
@@ -16,7 +17,7 @@ __all__ = [
     "CONTENT_LAYERS", "ImageError", "LayerError", "NSTError", "Objective", "PROFILES", "ParameterError",
     "Profile", "ResourceError", "Result", "STYLE_LAYERS", "VGG", "WeightsError", "check_memory",
     "content_loss", "default_device", "default_style_weight", "get_device", "gram_matrix", "initial_image",
-    "layer_names", "load_image", "optimize_image", "optimize_multiscale", "plot_losses", "profile", "save_image",
+    "layer_names", "load_image", "optimize_image", "optimize_multiscale", "plot_losses", "profile", "psnr", "ssim", "save_image",
     "show_feature_maps", "show_images", "style_layer_loss", "style_loss", "to_pil", "total_variation",
 ]
 __version__ = "0.1.0"
