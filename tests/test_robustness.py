@@ -176,3 +176,18 @@ def test_losses_are_nonnegative_and_zero_on_a_match(n, hw, seed, normalization):
     ga, gb = gram_matrix(a), gram_matrix(b)
     assert style_layer_loss(ga, gb, n, hw * hw, normalization) >= 0
     assert style_layer_loss(ga, ga.clone(), n, hw * hw, normalization) == 0
+
+
+def test_truncated_jpeg_is_one_clear_error(tmp_path):
+    path = tmp_path / "cut.jpg"
+    Image.new("RGB", (64, 64), (10, 200, 30)).save(path, quality=90)
+    path.write_bytes(path.read_bytes()[:300])
+    with pytest.raises(ImageError, match="cut.jpg is damaged or truncated"):
+        load_image(path)
+
+
+def test_10000_px_jpeg_is_downscaled_while_decoding(tmp_path):
+    path = tmp_path / "scan.jpg"
+    Image.new("L", (10000, 10000), 128).save(path, quality=20)  # grayscale keeps the test's own memory low
+    image = load_image(path, size=64)  # 1e8 px: Pillow warns (decompression-bomb check) but loads
+    assert image.shape == (1, 3, 64, 64)
