@@ -38,16 +38,12 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from PIL import Image, UnidentifiedImageError
 
+from . import featviz
 from .errors import ImageError, NSTError, ParameterError
 from .images import load_image, save_image, to_pil
 from .optimize import Objective, default_style_weight, optimize_image
 from .profiles import profile
 from .vgg import CHANNELS, CONTENT_LAYERS, STYLE_LAYERS, VGG, layer_names
-
-try:  # notebook 1's module; without it the feature explorer shows activation maps only
-    from . import featviz
-except ImportError:  # pragma: no cover
-    featviz = None
 
 Callback = Callable[[int, torch.Tensor, dict[str, float]], bool]
 
@@ -544,9 +540,6 @@ class FeatureExplorer(Explorer):
         self.layer.observe(lambda _: self._layer_changed(), "value")
         for control in (self.picker.dropdown, self.picker.upload, self.picker.url, self.channel):
             control.observe(lambda _: self.update_activation(), "value")
-        if featviz is None:
-            self.run_button.disabled = True
-            self.say("nst_helpers.featviz is not available: activation maps only.", "warning")
         self._layer_changed()
         self._assemble(
             [_box("image", [self.picker.widget]), _box("unit", [self.layer, self.channel]), _box("maximise", [self.steps])],
@@ -580,31 +573,18 @@ class FeatureExplorer(Explorer):
                                              f"{features.shape[-1]}x{features.shape[-2]} positions, mean {features.mean():.3g}</small>")
 
     def _settings(self) -> dict[str, Any]:
-        if featviz is None:
-            raise NSTError("nst_helpers.featviz is not available: activation maps only")
         layer, channel = self.layer.value, self.channel.value
         return {"layer": layer, "channel": channel, "steps": self.steps.value, "size": min(self.profile.size, 128),
                 "caption": f"{layer} #{channel} · {self.steps.value} steps", "slug": f"{layer}_{channel}"}
 
     def _optimise(self, settings: dict[str, Any], callback: Callback) -> tuple[torch.Tensor, str | None]:
-        """Activation maximisation as `featviz.render` does it (Fourier parameters, decorrelated colours, Adam on
-        jittered, scaled and rotated copies), one step at a time so that the preview can follow it."""
-        vgg, layer, channel, seed = network("max"), settings["layer"], settings["channel"], 0
-        params, image_fn = featviz.image_param(settings["size"], 1, seed=seed, device=vgg.device)
-        optimizer = torch.optim.Adam(params, lr=0.05)
-        transform, generator = featviz.compose(featviz.STANDARD_TRANSFORMS), torch.Generator().manual_seed(seed)
-        image = image_fn().detach()
-        for step in range(1, settings["steps"] + 1):
-            if step == 1 and self._stop.is_set():
-                return image, "stopped before step 1"
-            activation = featviz.channel_activation(vgg, transform(image_fn(), generator), layer, [channel], leak=0.01)
-            optimizer.zero_grad()
-            (-activation.sum()).backward()
-            optimizer.step()
-            image = image_fn().detach()
-            if callback(step, image, {"activation": activation.item()}):
-                return image, f"stopped at step {step}"
-        return image, None
+        """Activation maximisation with `featviz.render`, the preview following each step."""
+        if self._stop.is_set():
+            return torch.full((1, 3, settings["size"], settings["size"]), 0.5), "stopped before step 1"
+        result = featviz.render(network("max"), settings["layer"], settings["channel"], size=settings["size"],
+                                steps=settings["steps"], callback=callback)
+        done = len(result.history)
+        return result.images, (f"stopped at step {done}" if done < settings["steps"] else None)
 
 
 # --- notebook 2: content reconstruction ----------------------------------------------------------------------------

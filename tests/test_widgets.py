@@ -214,13 +214,6 @@ def test_feature_explorer_activation_map_and_maximising_image():
     assert explorer.message_text.startswith("could not download")
 
 
-def test_feature_explorer_without_featviz(monkeypatch):
-    monkeypatch.setattr(widgets, "featviz", None)
-    explorer = feature_explorer()
-    assert explorer.run_button.disabled and "activation maps only" in explorer.message_text
-    assert explorer.run() is False
-
-
 def test_two_explorers_run_at_once(monkeypatch):
     monkeypatch.setattr(widgets, "PREVIEW_SECONDS", 0.0)  # draw the loss plot at every step, in both threads
     explorers = [content_explorer(), transfer_explorer()]
