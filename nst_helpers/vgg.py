@@ -23,9 +23,11 @@ from .profiles import get_device
 BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
 CHANNELS = (64, 128, 256, 512, 512)
 
-# The paper's choices (Gatys et al. 2016): content at conv4_2, style at conv1_1 ... conv5_1.
-CONTENT_LAYERS = ("conv4_2",)
-STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+# The paper's choices (Gatys et al. 2016): content at conv4_2, style at conv1_1 ... conv5_1. The paper's network
+# ran in Caffe, whose ReLUs overwrite their convolution's output in place: the paper's "conv4_2" is what we call
+# relu4_2, the convolution after its ReLU. (Notebook 3 shows the difference: pre-ReLU styles lose their colours.)
+CONTENT_LAYERS = ("relu4_2",)
+STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
 # Preprocessing per weights source: channel order, scale, mean and std (in the scaled range).
 PREPROCESSING = {

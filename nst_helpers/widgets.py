@@ -51,7 +51,6 @@ PREVIEW_SECONDS = 1.0  # the preview updates on step 1, on the last step, and at
 KEEP_RUNS = 4  # runs kept side by side for comparison
 PREVIEW_PX = 256  # displayed width of the preview and the loss plot
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
-CONV_LAYERS = [name for name in layer_names("vgg19") if name.startswith("conv")]
 
 
 # --- where things are -----------------------------------------------------------------------------------------------
@@ -506,7 +505,10 @@ def _size_slider(default: int) -> W.IntSlider:
 
 
 def _layer_dropdown(default: str, description: str = "layer") -> W.Dropdown:
-    return W.Dropdown(options=CONV_LAYERS, value=default, description=description, style={"description_width": "70px"},
+    """The VGG19 layers of the default's kind: convolutions (conv3_1), or convolutions after their ReLU (relu4_2)."""
+    kind = default.rstrip("_0123456789")
+    options = [name for name in layer_names("vgg19") if name.startswith(kind)]
+    return W.Dropdown(options=options, value=default, description=description, style={"description_width": "70px"},
                       layout=W.Layout(width="200px"))
 
 
@@ -720,7 +722,7 @@ class TransferExplorer(Explorer):
 
 
 def _describe_weights(weights: Mapping[str, float]) -> str:
-    """'conv1_1-conv5_1' for equal weights on consecutive style layers, else each layer with its weight."""
+    """'relu1_1-relu5_1' for equal weights on consecutive style layers, else each layer with its weight."""
     names, values = list(weights), list(weights.values())
     if max(values) - min(values) > 1e-9:
         return ", ".join(f"{name} {weight:.2f}" for name, weight in weights.items())

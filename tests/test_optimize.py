@@ -414,3 +414,17 @@ def test_callback_sees_the_current_losses():
 
     result = optimize_image(Quadratic(), init=start(), steps=3, callback=callback, progress=False)
     assert [seen[s] for s in (1, 2, 3)] == result.history["total"]
+
+
+def test_lbfgs_does_not_depend_on_the_scale_of_the_loss(content_objective):
+    """Losses of 1e10 (the paper's style weights) must not throw L-BFGS's first steps out of range: the run on
+    k * loss is the run on the loss, for any k, and it lowers the loss."""
+
+    def scaled(k):
+        return lambda image: {name: k * value for name, value in content_objective(image).items()}
+
+    noise = initial_image(content_objective, "noise")
+    runs = [optimize_image(scaled(k), init=noise, steps=8, progress=False) for k in (1e-3, 1.0, 1e10)]
+    for run in runs[1:]:
+        assert torch.allclose(run.image, runs[0].image, atol=1e-4)
+    assert runs[-1].history["total"][-1] < runs[-1].history["total"][0] / 5

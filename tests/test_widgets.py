@@ -53,22 +53,22 @@ def test_transfer_explorer_runs_with_its_controls_set(tmp_path):
     explorer.content.dropdown.value = "coffee.png"
     explorer.style.dropdown.value = "mosaic.png"
     explorer.ratio.value = 1e-2
-    explorer.content_layer.value = "conv3_2"
-    explorer.style_checks["conv5_1"].value = False
-    explorer.style_weights["conv1_1"].value = 0.5
+    explorer.content_layer.value = "relu3_2"
+    explorer.style_checks["relu5_1"].value = False
+    explorer.style_weights["relu1_1"].value = 0.5
     explorer.init.value, explorer.optimizer.value, explorer.pooling.value = "noise", "adam", "avg"
     explorer.size.value, explorer.steps.value = 32, 4
     run_to_end(explorer)
     assert explorer.step == 4 and explorer.previews >= 2  # step 1, then the last step
     assert set(explorer.history) >= {"content", "style", "total"} and len(explorer.history["total"]) == 4
-    assert explorer.style_layer_weights() == pytest.approx({"conv1_1": 0.5 / 3.5, "conv2_1": 1 / 3.5, "conv3_1": 1 / 3.5, "conv4_1": 1 / 3.5})
+    assert explorer.style_layer_weights() == pytest.approx({"relu1_1": 0.5 / 3.5, "relu2_1": 1 / 3.5, "relu3_1": 1 / 3.5, "relu4_1": 1 / 3.5})
     assert max(explorer.image.shape[-2:]) == 32  # the size slider sets the long side
     assert "Done" in explorer.message_text
     # a second run with other settings: both kept, newest first, with their settings
     explorer.optimizer.value, explorer.init.value = "lbfgs", "content"
     run_to_end(explorer)
     assert len(explorer.runs) == 2 and len(explorer.compare.children) == 2
-    assert "lbfgs" in explorer.runs[0].caption and "adam" in explorer.runs[1].caption and "conv3_2" in explorer.runs[1].caption
+    assert "lbfgs" in explorer.runs[0].caption and "adam" in explorer.runs[1].caption and "relu3_2" in explorer.runs[1].caption
     # only the ratio changes: the objective (its targets) is reused, with the new style weight
     objective = explorer.objective(explorer._settings())
     explorer.ratio.value = 1e-4
@@ -178,20 +178,20 @@ def test_save_before_any_run_says_so():
 
 def test_content_explorer():
     explorer = content_explorer()
-    explorer.layer.value = "conv2_2"
+    explorer.layer.value = "relu2_2"
     explorer.size.value, explorer.steps.value = 32, 3
     run_to_end(explorer)
     assert list(explorer.history["content"]) and explorer.history["content"][-1] < explorer.history["content"][0]
-    assert "conv2_2" in explorer.runs[0].caption
+    assert "relu2_2" in explorer.runs[0].caption
 
 
 def test_style_explorer():
     explorer = style_explorer()
     for name, box in explorer.layers.items():
-        box.value = name in ("conv1_1", "conv2_1")
+        box.value = name in ("relu1_1", "relu2_1")
     explorer.size.value, explorer.steps.value = 32, 3
     run_to_end(explorer)
-    assert "conv1_1 + conv2_1" in explorer.runs[0].caption
+    assert "relu1_1 + relu2_1" in explorer.runs[0].caption
     for box in explorer.layers.values():
         box.value = False
     assert explorer.run() is False and "tick at least one" in explorer.message_text
