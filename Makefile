@@ -20,7 +20,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 test: $(STAMP) lint
-	NST_PROFILE=quick MPLBACKEND=Agg $(BIN)/python -m pytest --nbval-lax tests notebooks
+	NST_PROFILE=quick NST_SOLUTIONS=1 MPLBACKEND=Agg $(BIN)/python -m pytest --nbval-lax tests notebooks
 
 # Execute the notebooks at the lab profile (paper on a GPU) and store their outputs.
 render: $(STAMP)

@@ -316,6 +316,30 @@ def time_to_quality(size: int = 512, steps: int = 200, device: str = "cpu", out:
     return report
 
 
+def preview_latency(profile_name: str = "lab", repeats: int = 3) -> list[float]:
+    """Seconds from pressing Run in the transfer explorer (the profile's size, default settings) to its first
+    preview, with the network already loaded (the explorer preloads it while the notebook cell renders)."""
+    from . import widgets
+    from .profiles import PROFILES
+
+    widgets.network("avg")
+    explorer = widgets.transfer_explorer()
+    explorer.size.value = PROFILES[profile_name][0]
+    seconds = []
+    for _ in range(repeats):
+        start, before = time.perf_counter(), explorer.previews
+        if not explorer.run():
+            raise RuntimeError(explorer.message_text)
+        while explorer.previews == before and explorer.error is None:
+            time.sleep(0.01)
+        seconds.append(time.perf_counter() - start)
+        explorer.stop()
+        explorer.wait()
+    print(f"first preview after pressing Run ({profile_name}, {explorer.size.value} px): "
+          + ", ".join(f"{s:.1f} s" for s in seconds), flush=True)
+    return seconds
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="nst bench", description=__doc__.splitlines()[0].replace("`", ""))
     p.add_argument("--one", nargs=5, metavar=("IMPL", "SIZE", "OBJECTIVE", "DEVICE", "REPS"), help=argparse.SUPPRESS)
@@ -326,7 +350,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     p.add_argument("--quality", type=int, metavar="SIZE", help="instead: time to quality, single-scale vs coarse-to-fine")
     p.add_argument("--steps", type=int, default=200, help="single-scale steps for --quality")
+    p.add_argument("--preview", action="store_true", help="instead: seconds from Run to the explorer's first preview")
     args = p.parse_args(argv)
+    if args.preview:
+        preview_latency()
+        return
     if args.quality:
         time_to_quality(args.quality, args.steps, args.device, args.out)
         return

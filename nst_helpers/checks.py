@@ -24,6 +24,10 @@ SOLUTIONS_ENV = "NST_SOLUTIONS"  # set to 1 to fill the exercises with the refer
 class CheckFailed(AssertionError):
     """The learner's function gives a wrong answer; the message says how."""
 
+    def _render_traceback_(self) -> list[str]:
+        """In Jupyter: the one-line verdict, not a traceback into the checking code."""
+        return [f"\x1b[31mCheckFailed\x1b[0m: {self}"]
+
 
 def _inputs(*shape: int, seed: int) -> torch.Tensor:
     return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64).abs().requires_grad_(True)
@@ -32,6 +36,8 @@ def _inputs(*shape: int, seed: int) -> torch.Tensor:
 def _call(name: str, fn: Callable, *args: torch.Tensor) -> torch.Tensor:
     try:
         out = fn(*args)
+    except NotImplementedError:
+        raise CheckFailed(f"{name}: not written yet: replace the `raise NotImplementedError` line with your code") from None
     except Exception as err:  # the learner's code raised: say so in one line
         raise CheckFailed(f"{name}: your function raised {type(err).__name__}: {err}") from None
     if out is None:
@@ -171,6 +177,8 @@ def check_step(fn: Callable[[torch.Tensor, torch.optim.Optimizer, Callable[[torc
         fn(image, optimizer, loss_fn)
         middle = image.detach().clone()
         fn(image, optimizer, loss_fn)
+    except NotImplementedError:
+        raise CheckFailed(f"{name}: not written yet: replace the `raise NotImplementedError` line with your code") from None
     except Exception as err:
         raise CheckFailed(f"{name}: your function raised {type(err).__name__}: {err}") from None
     if image.grad is None:

@@ -36,3 +36,12 @@ def test_coarse_to_fine_runs_each_size_and_continues_from_the_last(vgg):
     assert result.image.shape == (1, 3, 32, 32)
     assert result.steps == 5 and len(result.history["total"]) == 5
     assert result.history["time"] == sorted(result.history["time"])
+
+
+def test_preview_latency_measures_each_run(monkeypatch):
+    from nst_helpers import bench
+    from nst_helpers.profiles import PROFILES
+
+    monkeypatch.setitem(PROFILES, "tiny", (32, 3))
+    seconds = bench.preview_latency("tiny", repeats=2)
+    assert len(seconds) == 2 and all(0 < s < 60 for s in seconds)

@@ -129,3 +129,15 @@ def test_the_instructors_switch_fills_in_solutions_that_pass(name, check, monkey
     monkeypatch.setenv("NST_SOLUTIONS", "1")
     check(checks.exercise(name, stub))
     assert "correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("check", [checks.check_content_loss, checks.check_gram_matrix, checks.check_style_loss,
+                                   checks.check_total_loss, checks.check_step])
+def test_an_unwritten_stub_is_named_and_shown_in_one_line(check):
+    def stub(*args):
+        raise NotImplementedError("write it here")
+
+    with pytest.raises(checks.CheckFailed, match="not written yet") as caught:
+        check(stub)
+    shown = caught.value._render_traceback_()  # what Jupyter shows instead of a traceback
+    assert len(shown) == 1 and "not written yet" in shown[0]

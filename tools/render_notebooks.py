@@ -1,8 +1,8 @@
 """Execute the notebooks and store their outputs: `make render` (or `python tools/render_notebooks.py [NOTEBOOK ...]`).
 
-Runs at the `lab` profile (`paper` on a GPU) unless NST_PROFILE says otherwise, records a hash of the
-cell sources in each notebook's metadata (a test fails when sources changed after the last render),
-and drops volatile metadata so that diffs show only what changed.
+Runs with the exercises filled in (NST_SOLUTIONS=1) at the `lab` profile (`paper` on a GPU) unless NST_PROFILE
+says otherwise, records a hash of the cell sources in each notebook's metadata (a test fails when sources
+changed after the last render), and drops volatile metadata so that diffs show only what changed.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ def main(paths: list[str]) -> None:
     import torch
 
     profile = os.environ.get("NST_PROFILE") or ("paper" if torch.cuda.is_available() else "lab")
+    os.environ.setdefault("NST_SOLUTIONS", "1")  # the exercises filled in: committed notebooks show a complete run
     for path in [Path(p) for p in paths] or sorted(NOTEBOOKS.glob("[0-9]*.ipynb")):
         render(path.resolve(), profile)
 

@@ -1,0 +1,37 @@
+"""Compose the README's gallery from notebook 4's saved results: `python tools/make_gallery.py [PROFILE]`.
+
+Reads `outputs/04_{content}_{style}_{profile}.png` (written by notebook 4) and the shipped images, and writes
+`docs/gallery.jpg`: one column per pair, the result on top, the photo and the painting below it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PIL import Image, ImageOps
+
+ROOT = Path(__file__).resolve().parents[1]
+PAIRS = [("astronaut", "swirls"), ("coffee", "mosaic"), ("rocket", "pointillism"), ("astronaut", "composition")]
+SIDE, GAP = 224, 6  # px per result, px between tiles
+
+
+def main(profile: str = "lab") -> None:
+    sheet = Image.new("RGB", (len(PAIRS) * (SIDE + GAP) - GAP, SIDE + GAP + SIDE // 2), "white")
+    for i, (content, style) in enumerate(PAIRS):
+        result = ROOT / "outputs" / f"04_{content}_{style}_{profile}.png"
+        if not result.exists():
+            sys.exit(f"{result.relative_to(ROOT)} not found: run notebook 4 at the {profile!r} profile first")
+        x = i * (SIDE + GAP)
+        sheet.paste(ImageOps.fit(Image.open(result).convert("RGB"), (SIDE, SIDE)), (x, 0))
+        half = (SIDE - GAP) // 2
+        for j, path in enumerate([ROOT / "images" / "content" / f"{content}.png", ROOT / "images" / "style" / f"{style}.png"]):
+            thumb = ImageOps.fit(Image.open(path).convert("RGB"), (half, SIDE // 2))
+            sheet.paste(thumb, (x + j * (half + GAP), SIDE + GAP))
+    out = ROOT / "docs" / "gallery.jpg"
+    sheet.save(out, quality=90)
+    print(f"wrote {out.relative_to(ROOT)} ({out.stat().st_size // 1024} KB)")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
