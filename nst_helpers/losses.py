@@ -91,7 +91,7 @@ def style_loss(
     matrices (compute them once with `gram_matrix`, not at every step).
     """
     if not target_grams:
-        raise ParameterError("no style layers given; name at least one, e.g. 'conv1_1'")
+        raise ParameterError("no style layers given; name at least one, e.g. 'relu1_1'")
     weights = layer_weights or {name: 1 / len(target_grams) for name in target_grams}
     total = torch.zeros((), device=next(iter(features.values())).device)
     for name, target in target_grams.items():

@@ -186,7 +186,7 @@ class VGG(nn.Module):
         """The layer names as a list; an unknown name raises a `LayerError` listing the valid ones."""
         layers = [layers] if isinstance(layers, str) else list(layers)
         if not layers:
-            raise LayerError("no layers given; name at least one, e.g. 'conv4_2'")
+            raise LayerError("no layers given; name at least one, e.g. 'relu4_2'")
         unknown = [name for name in layers if name not in self.layer_names]
         if unknown:
             raise LayerError(f"unknown layer {unknown[0]!r} for {self.arch}; valid layers: {', '.join(self.layer_names)}")

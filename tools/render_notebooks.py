@@ -43,6 +43,7 @@ def main(paths: list[str]) -> None:
 
     profile = os.environ.get("NST_PROFILE") or ("paper" if torch.cuda.is_available() else "lab")
     os.environ.setdefault("NST_SOLUTIONS", "1")  # the exercises filled in: committed notebooks show a complete run
+    os.environ.pop("MPLBACKEND", None)  # Agg (as in `make test`) would hide every figure: the kernel must use inline
     for path in [Path(p) for p in paths] or sorted(NOTEBOOKS.glob("[0-9]*.ipynb")):
         render(path.resolve(), profile)
 
