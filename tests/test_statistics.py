@@ -108,15 +108,17 @@ def test_unknown_kernel_and_bad_shapes_raise():
 
 
 def test_feature_loss_objective_runs_and_normalises(vgg, content_image, style_image):
+    # content_weight 1e-9 balances the raw content loss (sums of squared features, ~1e9 a step away from the photo)
+    # against the normalised style term (10 at the photo); with weight 1 the content term pins the image in place.
     objective = FeatureLossObjective(vgg, style_image, mean_std_loss, layers=["relu1_1", "relu2_1"], content=content_image,
-                                     style_weight=10.0, normalize_at=content_image)
+                                     content_weight=1e-9, style_weight=10.0, normalize_at=content_image)
     with torch.no_grad():
         terms = objective(content_image)
     assert set(terms) == {"content", "style"}
     assert terms["content"].item() == pytest.approx(0.0, abs=1e-6)
     assert terms["style"].item() == pytest.approx(10.0, rel=1e-4)  # normalised: the style term is style_weight at the reference
     result = optimize_image(objective, init="content", steps=5, progress=False)
-    assert result.history["style"][-1] < result.history["style"][0]
+    assert result.history["style"][-1] < 0.5 * result.history["style"][0]
     style_only = FeatureLossObjective(vgg, style_image, sliced_wasserstein_loss, layers={"relu1_1": 1.0})
     assert optimize_image(style_only, init="noise", steps=2, progress=False).image.shape == style_image.shape
 
