@@ -83,13 +83,18 @@ class Objective:
 
         with torch.no_grad():
             self.content_targets = vgg(self.content_image, self.content_layers) if self.content_layers else {}
-            self.style_targets = {}
-            if self.style_layers:
-                # Gram matrices grow with the pixel count: rescale the style image's to the output's size.
-                pixels = self.shape[-1] * self.shape[-2] / (self.style_image.shape[-1] * self.style_image.shape[-2])
-                feats = vgg(self.style_image, self.style_layers)
-                self.style_targets = {k: gram_matrix(f) * pixels for k, f in feats.items()}
+            self.style_targets = self.style_statistics(vgg(self.style_image, self.style_layers)) if self.style_layers else {}
         self.layers = list(dict.fromkeys(self.content_layers + self.style_layers))
+
+    def style_statistics(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The style targets from the style image's feature maps: Gram matrices, rescaled to the output's pixel
+        count (Gram matrices grow with it). Subclasses with another definition of style override this and `style_term`."""
+        pixels = self.shape[-1] * self.shape[-2] / (self.style_image.shape[-1] * self.style_image.shape[-2])
+        return {k: gram_matrix(f) * pixels for k, f in features.items()}
+
+    def style_term(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The unweighted style loss of an image's feature maps against the targets: the paper's sum_l w_l E_l."""
+        return style_loss(features, self.style_targets, self.style_layer_weights, self.normalization)
 
     @property
     def device(self) -> torch.device:
@@ -102,8 +107,7 @@ class Objective:
             lc = sum(content_loss(feats[k], t, self.normalization) for k, t in self.content_targets.items())
             terms["content"] = self.content_weight * lc / len(self.content_layers)
         if self.style_layers:
-            ls = style_loss(feats, self.style_targets, self.style_layer_weights, self.normalization)
-            terms["style"] = self.style_weight * ls
+            terms["style"] = self.style_weight * self.style_term(feats)
         if self.tv_weight:
             terms["tv"] = self.tv_weight * total_variation(image)
         return terms

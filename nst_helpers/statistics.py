@@ -30,8 +30,8 @@ import torch
 import torch.nn.functional as F
 
 from .errors import ParameterError
-from .losses import Normalization, content_loss, gram_matrix, total_variation
-from .optimize import Losses, Objective
+from .losses import Normalization, gram_matrix
+from .optimize import Objective
 from .vgg import CONTENT_LAYERS, STYLE_LAYERS, VGG
 
 FeatureLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -132,21 +132,14 @@ def sliced_wasserstein_loss(features: torch.Tensor, target: torch.Tensor, projec
     return (x - y).pow(2).mean((1, 2)).mean()
 
 
-def _check_weight(name: str, value: float) -> float:
-    if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ParameterError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
-
-
-class FeatureLossObjective:
-    """Style as any statistic: ``style_weight * sum_l w_l loss_fn(F_l, S_l)``, plus an optional content term and TV.
+class FeatureLossObjective(Objective):
+    """Style as any statistic: ``style_weight * sum_l w_l loss_fn(F_l, S_l)``, plus `Objective`'s content and TV terms.
 
     ``loss_fn(features, target_features)`` compares the output's feature map at layer l with the style
     image's (computed once, here). ``layers`` is a list (equal weights 1/L) or a dict layer -> w_l. With
     ``normalize_at`` (an image, e.g. the content photo) each w_l is divided by that image's loss at layer l,
-    so every layer counts equally and the style term is ``style_weight`` at that image. The content term is
-    the package's `content_loss` over ``content_layers``, as in `Objective`. Calling the objective returns
-    ``{"content": ..., "style": ..., "tv": ...}``, ready for `optimize_image`.
+    so every layer counts equally and the style term is ``style_weight`` at that image. Everything else is
+    `Objective`: calling it returns ``{"content": ..., "style": ..., "tv": ...}``, ready for `optimize_image`.
     """
 
     def __init__(
@@ -163,55 +156,27 @@ class FeatureLossObjective:
         normalize_at: torch.Tensor | None = None,
         normalization: Normalization = "paper",
     ) -> None:
-        self.vgg, self.loss_fn, self.normalization = vgg, loss_fn, normalization
-        self.style_image = style.to(vgg.device)
-        self.content_image = None if content is None else content.to(vgg.device)
-        self.shape = (self.content_image if content is not None else self.style_image).shape
-        self.content_weight = _check_weight("content_weight", content_weight)
-        self.style_weight = _check_weight("style_weight", style_weight)
-        self.tv_weight = _check_weight("tv_weight", tv_weight)
-        if isinstance(layers, Mapping):
-            weights = {k: _check_weight(f"weight of {k}", v) for k, v in layers.items()}
-        else:
-            names = list(layers)
-            weights = {k: 1 / len(names) for k in names}
-        self.style_layers = vgg.check_layers(weights)
-        if not self.style_layers:
-            raise ParameterError("no style layers given; name at least one, e.g. 'relu1_1'")
-        self.content_layers = vgg.check_layers(content_layers) if content is not None else []
-        self.layers = list(dict.fromkeys(self.content_layers + self.style_layers))
-        with torch.no_grad():
-            self.style_targets = vgg(self.style_image, self.style_layers)
-            self.content_targets = vgg(self.content_image, self.content_layers) if self.content_layers else {}
-            if normalize_at is not None:
-                reference = self.style_losses(normalize_at.to(vgg.device))
-                for k, value in reference.items():
-                    if not value > 0:
-                        raise ParameterError(f"normalize_at: the reference image's loss at {k} is {value}; use an image unlike the style")
-                weights = {k: w / reference[k] for k, w in weights.items()}
-        self.style_layer_weights = weights
+        self.loss_fn = loss_fn
+        super().__init__(vgg, content, style, content_layers, layers, content_weight, style_weight, tv_weight, normalization)
+        if normalize_at is not None:
+            reference = self.style_losses(normalize_at)
+            for k, value in reference.items():
+                if not value > 0:
+                    raise ParameterError(f"normalize_at: the reference image's loss at {k} is {value}; use an image unlike the style")
+            self.style_layer_weights = {k: w / reference[k] for k, w in self.style_layer_weights.items()}
 
-    @property
-    def device(self) -> torch.device:
-        return self.vgg.device
+    def style_statistics(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The style image's feature maps themselves: ``loss_fn`` computes its statistics."""
+        return features
+
+    def style_term(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        return sum(w * self.loss_fn(features[k], self.style_targets[k]) for k, w in self.style_layer_weights.items())
 
     def style_losses(self, image: torch.Tensor) -> dict[str, float]:
         """Each layer's unweighted ``loss_fn`` for ``image`` against the style targets (no gradient)."""
         with torch.no_grad():
             feats = self.vgg(image.to(self.device), self.style_layers)
             return {k: self.loss_fn(feats[k], t).item() for k, t in self.style_targets.items()}
-
-    def __call__(self, image: torch.Tensor) -> Losses:
-        feats = self.vgg(image, self.layers)
-        terms = {}
-        if self.content_layers:
-            lc = sum(content_loss(feats[k], t, self.normalization) for k, t in self.content_targets.items())
-            terms["content"] = self.content_weight * lc / len(self.content_layers)
-        ls = sum(w * self.loss_fn(feats[k], self.style_targets[k]) for k, w in self.style_layer_weights.items())
-        terms["style"] = self.style_weight * ls
-        if self.tv_weight:
-            terms["tv"] = self.tv_weight * total_variation(image)
-        return terms
 
 
 def blend_style_targets(first: Mapping[str, torch.Tensor], second: Mapping[str, torch.Tensor], t: float) -> dict[str, torch.Tensor]:
