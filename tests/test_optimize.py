@@ -269,8 +269,9 @@ def test_one_objective_call_per_step(optimizer):
     assert objective.calls == 7
 
 
-def test_adam_keeps_the_image_in_range():
-    # the target lies outside [0, 1]: Adam is projected back every step
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_every_step_is_projected_into_range(optimizer):
+    # the target lies outside [0, 1]: every step is clamped back, so every evaluated image is a valid one
     target = torch.full((1, 3, 4, 4), 1.5)
     seen = []
 
@@ -278,7 +279,7 @@ def test_adam_keeps_the_image_in_range():
         seen.append(x.detach().clone())
         return {"mse": (x - target).pow(2).sum()}
 
-    result = optimize_image(objective, init=torch.full((1, 3, 4, 4), 0.9), steps=10, optimizer="adam", lr=0.1, progress=False)
+    result = optimize_image(objective, init=torch.full((1, 3, 4, 4), 0.9), steps=10, optimizer=optimizer, lr=0.1, progress=False)
     assert all(x.max() <= 1 for x in seen)
     assert torch.equal(result.image, torch.ones(1, 3, 4, 4))
 
