@@ -279,7 +279,7 @@ def run(
 
 def time_to_quality(size: int = 512, steps: int = 200, device: str = "cpu", out: Path = Path("benchmarks/results")) -> dict:
     """Wall time for single-scale L-BFGS to run ``steps`` at ``size``, and for coarse-to-fine (size/4, size/2,
-    size) to reach the same final loss. Uses the shipped astronaut and swirls images."""
+    size) to reach that run's best loss. Uses the shipped astronaut and swirls images."""
     root = Path(__file__).resolve().parents[1] / "images"
     vgg = VGG(device=device)
 

@@ -241,7 +241,7 @@ def optimize_image(
             if schedule:
                 schedule.step()
             # Projection. Unconstrained, L-BFGS drives pixels far outside [0, 1] (to -1 and 2 from noise): the loss it
-            # reports is then that of an image nobody sees, and the clamped picture's loss is 2-3x higher.
+            # reports is then that of an image nobody sees, and the clamped picture's loss is up to ~3x higher.
             with torch.no_grad():
                 image.clamp_(0, 1)
             bar.set_postfix(loss=f"{history['total'][-1]:.4g}")
