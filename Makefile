@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: lab test lint render bench clean
+.PHONY: lab test variants lint render bench clean
 
 # Create the venv and install the package (editable) with its dependencies and the test extras.
 $(STAMP): pyproject.toml
@@ -19,8 +19,14 @@ lab: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# conftest.py sets the quick profile, the exercises' solutions and matplotlib's Agg backend (unless already set).
 test: $(STAMP) lint
-	NST_PROFILE=quick NST_SOLUTIONS=1 MPLBACKEND=Agg $(BIN)/python -m pytest --nbval-lax tests notebooks
+	$(BIN)/python -m pytest --nbval-lax tests notebooks
+
+# The science checks (tests/test_science.py, every numbered notebook) under 1 thread, oneDNN off and seeds 1 and 2,
+# with each check's worst margin over them (tools/variants.py; the table also goes to test-artifacts/variants.md).
+variants: $(STAMP)
+	$(BIN)/python tools/variants.py
 
 # Execute the notebooks at the lab profile (paper on a GPU) and store their outputs.
 render: $(STAMP)

@@ -21,7 +21,14 @@ def quick():
 
 @pytest.fixture(scope="session")
 def vgg():
+    """The bundled Caffe VGG19 with average pooling (the paper's synthesis network), for the whole test run."""
     return VGG("vgg19", weights="caffe", pooling="avg", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def vgg_max():
+    """The same weights with max pooling, as VGG19 was trained."""
+    return VGG("vgg19", weights="caffe", pooling="max", device="cpu")
 
 
 @pytest.fixture(scope="session")

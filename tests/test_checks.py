@@ -1,9 +1,13 @@
-"""Each exercise check accepts the reference answer and catches each typical wrong answer with the right message."""
+"""Each exercise check accepts the reference answer and catches each typical wrong answer with the right message;
+`claim`, the science checks' assert, says what failed and records its margin."""
+
+import json
 
 import pytest
 import torch
 
 from nst_helpers import checks
+from nst_helpers.checks import CheckFailed, claim
 
 
 def content_ok(f, p):
@@ -141,3 +145,20 @@ def test_an_unwritten_stub_is_named_and_shown_in_one_line(check):
         check(stub)
     shown = caught.value._render_traceback_()  # what Jupyter shows instead of a traceback
     assert len(shown) == 1 and "not written yet" in shown[0]
+
+
+# --- claims of the science ---
+
+
+def test_claim_passes_fails_and_records_its_margin(tmp_path, monkeypatch):
+    margins = tmp_path / "margins.jsonl"
+    monkeypatch.setenv("NST_MARGINS", str(margins))
+    claim("style loss falls (times)", 4.0, above=2)
+    claim("features agree (share)", 0.01, below=0.05)
+    with pytest.raises(CheckFailed, match=r"^content rises \(times\): got 1.1, should be above 1.5$"):
+        claim("content rises (times)", 1.1, above=1.5)
+    records = [json.loads(line) for line in margins.read_text().splitlines()]
+    assert [(r["value"], r["kind"], r["threshold"], r["passed"]) for r in records] == [
+        (4.0, "above", 2.0, True), (0.01, "below", 0.05, True), (1.1, "above", 1.5, False)]
+    with pytest.raises(TypeError):
+        claim("no bound", 1.0)

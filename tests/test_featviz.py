@@ -20,13 +20,6 @@ from nst_helpers.featviz import (
     receptive_field,
     render,
 )
-from nst_helpers.vgg import VGG
-
-
-@pytest.fixture(scope="module")
-def vgg_max():
-    return VGG("vgg19", weights="caffe", pooling="max", device="cpu")
-
 
 # --- layer table ---
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from nst_helpers import VGG, Objective, ParameterError, Result, initial_image, load_image, optimize_image
+from nst_helpers import Objective, ParameterError, Result, initial_image, load_image, optimize_image
 
 IMAGES = Path(__file__).resolve().parents[1] / "images"
 
@@ -18,11 +18,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def vgg():
-    return VGG("vgg19", weights="caffe", pooling="avg", device="cpu")
 
 
 @pytest.fixture(scope="module")

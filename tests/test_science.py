@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from nst_helpers import STYLE_LAYERS, Objective, content_loss, gram_matrix, optimize_image, style_loss
+from nst_helpers import STYLE_LAYERS, Objective, content_loss, default_style_weight, gram_matrix, optimize_image, style_loss
+from nst_helpers.checks import claim
 
 LAYERS = ["conv1_2", "conv2_2", "conv3_2", "conv4_2", "conv5_2"]
 
@@ -18,9 +19,9 @@ def test_content_reconstruction_gets_worse_with_depth(vgg, content_image, quick)
         result = optimize_image(Objective(vgg, content=content_image, content_layers=[layer]), steps=quick.steps, progress=False)
         scores.append(psnr(result.image, content_image))
         drops.append(result.history["total"][0] / result.history["total"][-1])
-    assert scores == sorted(scores, reverse=True), f"PSNR by layer {dict(zip(LAYERS, scores))} should fall with depth"
-    assert scores[0] > 15, "conv1_2 keeps the pixels: its reconstruction should be close to the photo"
-    assert min(drops) > 10, f"every run should lower its loss by at least 10x, got {drops}"
+    claim("PSNR falls at every step in depth (smallest fall, dB)", min(a - b for a, b in zip(scores, scores[1:])), above=0)
+    claim("conv1_2 keeps the pixels (PSNR, dB)", scores[0], above=15)
+    claim("every run lowers its loss at least fivefold (times)", min(drops), above=5)  # a broken loop: about 1
 
 
 def _losses(vgg, image, content, style):
@@ -39,12 +40,35 @@ def transfer(vgg, content_image, style_image, quick):
 def test_transfer_matches_style_far_better_than_the_content_image(vgg, transfer, content_image, style_image):
     _, style_of_output = _losses(vgg, transfer.image, content_image, style_image)
     _, style_of_content = _losses(vgg, content_image, content_image, style_image)
-    assert style_of_output < style_of_content / 10
+    claim("the output's style loss is far below the photo's (times)", style_of_content / style_of_output, above=8)
 
 
 def test_transfer_keeps_content_far_better_than_the_style_image(vgg, transfer, content_image, style_image):
     # At the paper's alpha/beta the style term dominates: conv4_2 of a painted image is far from the photo's,
-    # yet still a fraction of an unrelated image's (measured: 2.1-5x at 64 and 128 px, for all four styles).
+    # yet still a fraction of the painting's: 2.2-2.4x here; with the content term ignored (content_weight=0) 1.14x.
     content_of_output, _ = _losses(vgg, transfer.image, content_image, style_image)
     content_of_style, _ = _losses(vgg, style_image, content_image, style_image)
-    assert content_of_output < content_of_style / 1.8
+    claim("the output's content loss is below the painting's (times)", content_of_style / content_of_output, above=1.6)
+
+
+def _ratio_sweep_ends(vgg, content, style, steps, swapped=False):
+    """(content loss, style loss) of the runs at alpha/beta = 1e-2 and 1e-5: notebook 4's ratio experiment, its ends."""
+    ends = []
+    for ratio in (1e-2, 1e-5):
+        alpha, beta = 1.0, default_style_weight(*content.shape[-2:]) * 1e-3 / ratio
+        if swapped:  # the wrong implementation: alpha weighs the style, beta the content
+            alpha, beta = beta, alpha
+        objective = Objective(vgg, content, style, content_weight=alpha, style_weight=beta)
+        ends.append(_losses(vgg, optimize_image(objective, init="content", steps=steps, progress=False).image, content, style))
+    return ends
+
+
+@pytest.mark.parametrize("swapped", [False, True], ids=["paper", "alpha and beta swapped"])
+def test_a_larger_style_weight_lowers_the_style_loss(vgg, content_image, style_image, quick, swapped):
+    (content_1e2, style_1e2), (content_1e5, style_1e5) = _ratio_sweep_ends(vgg, content_image, style_image, quick.steps // 2,
+                                                                           swapped)
+    if not swapped:
+        claim("a 1000x larger style weight gives a far lower style loss (times)", style_1e2 / style_1e5, above=2)
+        claim("a 1000x larger style weight gives a higher content loss (times)", content_1e5 / content_1e2, above=1.5)
+    else:  # notebook 4's check (the same thresholds) must catch it
+        assert style_1e2 / style_1e5 < 2 or content_1e5 / content_1e2 < 1.5, (style_1e2 / style_1e5, content_1e5 / content_1e2)

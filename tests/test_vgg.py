@@ -23,12 +23,6 @@ def image():
 
 
 @pytest.fixture(scope="module")
-def vgg():
-    """The bundled Caffe VGG19, loaded once for this module."""
-    return VGG("vgg19", weights="caffe", pooling="avg", device="cpu")
-
-
-@pytest.fixture(scope="module")
 def vgg16(tmp_path_factory):
     """A VGG16 with random weights, loaded from a state-dict file (so with torchvision's preprocessing)."""
     torch.manual_seed(0)
@@ -139,7 +133,7 @@ def test_features_are_deterministic(vgg, image):
     b = vgg(image, ["conv3_1", "conv1_1"])
     for name in a:
         assert torch.equal(a[name], b[name])
-    other = VGG("vgg19", weights="caffe", pooling="avg", device="cpu")
+    other = VGG("vgg19", weights="caffe", pooling="avg", device="cpu")  # a second load of the weights: the same numbers
     c = other(image, ["conv1_1", "conv3_1"])
     for name in a:
         assert torch.equal(a[name], c[name])
@@ -286,8 +280,7 @@ def test_state_dict_that_is_not_one(tmp_path):
 # --- pooling and preprocessing ------------------------------------------------------------------
 
 
-def test_max_and_avg_pooling_differ(vgg, image):
-    vgg_max = VGG("vgg19", weights="caffe", pooling="max", device="cpu")
+def test_max_and_avg_pooling_differ(vgg, vgg_max, image):
     assert isinstance(vgg_max.features[vgg_max.layer_names.index("pool1")], nn.MaxPool2d)
     assert isinstance(vgg.features[vgg.layer_names.index("pool1")], nn.AvgPool2d)
     a, m = vgg(image, ["relu1_2", "conv2_1"]), vgg_max(image, ["relu1_2", "conv2_1"])

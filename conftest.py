@@ -1,0 +1,15 @@
+"""Every pytest run, `pytest` alone or `pytest --nbval-lax notebooks`, gets what `make test` sets.
+
+The quick profile, the exercises filled in, and a non-interactive matplotlib, unless the caller set them;
+and the variant of `make variants` (``NST_VARIANT``, see tests/variants.py), applied here and, through the
+kernels' inherited environment, in every notebook kernel that `tools/variants.py` starts.
+"""
+
+import os
+
+for name, value in {"NST_PROFILE": "quick", "NST_SOLUTIONS": "1", "MPLBACKEND": "Agg"}.items():
+    os.environ.setdefault(name, value)
+
+from tests.variants import apply  # noqa: E402
+
+apply(os.environ.get("NST_VARIANT", ""))

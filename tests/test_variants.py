@@ -1,0 +1,33 @@
+"""The variants of `make variants` do what they say: seeds, oneDNN, threads (each restored afterwards)."""
+
+import pytest
+import torch
+
+from nst_helpers import Objective, initial_image
+
+from . import variants
+
+
+def test_seed_variant_shifts_every_seeded_start(vgg, content_image, monkeypatch):
+    objective = Objective(vgg, content=content_image, content_layers=["relu1_1"])
+    seed_0, seed_2 = initial_image(objective, "noise", seed=0), initial_image(objective, "noise", seed=2)
+    monkeypatch.setattr(torch, "Generator", torch.Generator)  # put back after the test
+    monkeypatch.setattr(torch, "manual_seed", torch.manual_seed)
+    variants.apply("seed=2")
+    assert torch.equal(initial_image(objective, "noise", seed=0), seed_2) and not torch.equal(seed_0, seed_2)
+    assert torch.manual_seed(0).initial_seed() == 2
+
+
+def test_onednn_and_thread_variants(monkeypatch):
+    threads = torch.get_num_threads()
+    monkeypatch.setattr(torch.backends.mkldnn, "enabled", True)
+    try:
+        variants.apply("threads=1, onednn=off")
+        assert torch.get_num_threads() == 1 and not torch.backends.mkldnn.enabled
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_unknown_variant_is_refused():
+    with pytest.raises(ValueError, match="gpu=on"):
+        variants.apply("gpu=on")
