@@ -1,20 +1,29 @@
 """The `nst` command: doctor, transfer, reconstruct.
 
-Every user error prints one line on stderr and exits with code 2; nothing is written to the output
-path unless the run finished.
+Every user error prints one line on stderr and exits with code 2, checked before the work starts where it can
+be. The output path is written only at the end of a run. Ctrl-C, SIGTERM and SIGHUP stop a run, save its best
+image so far and exit with 128 + the signal's number; a run stopped early otherwise (a non-finite loss, out of
+memory) saves its best image too, and exits with 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import platform
+import signal
 import sys
+import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
+import torch
+
 from .errors import NSTError, ParameterError
-from .images import SAVE_FORMATS, load_image, save_image
-from .optimize import Objective, optimize_image
+from .images import check_save_path, load_image, save_image
+from .optimize import Objective, check_memory, optimize_image
 from .profiles import PROFILES, profile
 from .vgg import CONTENT_LAYERS, STYLE_LAYERS, VGG, caffe_weights_path, sha256
 
@@ -50,12 +59,66 @@ def _weight(text: str) -> float:
     return value
 
 
-def _check_output(path: Path) -> None:
-    """Fail before a long run, not after it."""
-    if path.suffix.lower() not in SAVE_FORMATS:
-        raise ParameterError(f"output {path} must end in .png, .jpg or .jpeg")
-    if not path.parent.is_dir():
-        raise ParameterError(f"output folder {path.parent} does not exist")
+INTERRUPTS = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
+
+
+def _check_output(text: str, inputs: list[str]) -> Path:
+    """The output path, checked before a long run, not after it: a local image file that can be written and is not
+    one of the ``inputs`` (through a link or another spelling either). There is no flag to overwrite an input."""
+    if "://" in text:
+        raise ParameterError(f"output {text} is a URL; give a local file name")
+    path = check_save_path(text)
+    for source in inputs:
+        other = os.path.expanduser(source)
+        if "://" not in source and os.path.exists(path) and os.path.exists(other) and os.path.samefile(path, other):
+            raise ParameterError(f"output {text} is the input {source}: it would be overwritten; write to another name")
+    return path
+
+
+def _size(vgg: VGG, size: int, layers: list[str]) -> int:
+    """``size``, once a square run of that size fits in memory: a square bounds every aspect ratio, and this runs
+    before any image is resized or any feature computed."""
+    check_memory(vgg, size, size, layers)
+    return size
+
+
+@contextlib.contextmanager
+def _signals(received: list[int], interrupt: bool) -> Iterator[None]:
+    """Note SIGINT, SIGTERM and SIGHUP (a closed terminal) in ``received``. With ``interrupt`` the first one also
+    raises KeyboardInterrupt, as Ctrl-C does, so that a run stops and keeps its best image; later ones, and any while
+    ``interrupt`` is off (the saving), are only noted, so that nothing cuts the saving short."""
+
+    def note(signum: int, frame: object) -> None:
+        received.append(signum)
+        if interrupt and len(received) == 1:
+            raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, note) for sig in INTERRUPTS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _save(image: torch.Tensor, output: Path) -> tuple[Path, str | None]:
+    """Save at the end of a run, which must not lose it: if ``output`` fails now, a PNG beside it, else in the
+    temporary folder. Returns where the image went and, if not to ``output``, why."""
+    try:
+        return save_image(image, output), None
+    except NSTError as err:
+        problem = str(err)
+    for folder in (output.parent, Path(tempfile.gettempdir())):
+        try:
+            fd, name = tempfile.mkstemp(dir=folder, prefix=f"{output.stem[:100]}-", suffix=".png")
+        except OSError:
+            continue
+        os.close(fd)
+        try:
+            return save_image(image, name), problem
+        except NSTError:
+            os.unlink(name)
+    raise NSTError(f"{problem}; nor could a copy be saved beside it or in {tempfile.gettempdir()}")
 
 
 def doctor(args: argparse.Namespace) -> None:
@@ -78,45 +141,58 @@ def doctor(args: argparse.Namespace) -> None:
     print(p)
 
 
-def transfer(args: argparse.Namespace) -> None:
+def transfer(args: argparse.Namespace) -> int:
     """Style transfer of CONTENT in the style of STYLE, written to OUT."""
-    _check_output(args.output)
+    output = _check_output(args.output, [args.content, args.style, args.weights])
     p = profile(args.profile, device=args.device)
     vgg = VGG(args.arch, weights=args.weights, pooling=args.pooling, device=p.device)
-    content = load_image(args.content, size=args.size or p.size)
-    style = load_image(args.style, size=args.size or p.size)
+    size = _size(vgg, args.size or p.size, args.content_layer + args.style_layers)
+    content = load_image(args.content, size=size)
+    style = load_image(args.style, size=size)
     objective = Objective(
         vgg, content, style, args.content_layer, args.style_layers,
         content_weight=args.content_weight, style_weight=args.style_weight, tv_weight=args.tv_weight,
     )
-    _run(objective, args, p.steps)
+    return _run(objective, args, p.steps, output)
 
 
-def reconstruct(args: argparse.Namespace) -> None:
+def reconstruct(args: argparse.Namespace) -> int:
     """Reconstruct IMAGE's content (feature maps) or style (Gram matrices) from noise."""
-    _check_output(args.output)
+    output = _check_output(args.output, [args.image, args.weights])
     p = profile(args.profile, device=args.device)
     vgg = VGG(args.arch, weights=args.weights, pooling=args.pooling, device=p.device)
-    image = load_image(args.image, size=args.size or p.size)
+    layers = args.layers or list(CONTENT_LAYERS if args.what == "content" else STYLE_LAYERS)
+    image = load_image(args.image, size=_size(vgg, args.size or p.size, layers))
     if args.what == "content":
-        objective = Objective(vgg, content=image, content_layers=args.layers or CONTENT_LAYERS)
+        objective = Objective(vgg, content=image, content_layers=layers)
     else:
-        objective = Objective(vgg, style=image, style_layers=args.layers or STYLE_LAYERS)
-    _run(objective, args, p.steps)
+        objective = Objective(vgg, style=image, style_layers=layers)
+    return _run(objective, args, p.steps, output)
 
 
-def _run(objective: Objective, args: argparse.Namespace, default_steps: int) -> None:
+def _run(objective: Objective, args: argparse.Namespace, default_steps: int, output: Path) -> int:
+    """Optimise, save and report in one line; the exit code."""
     with warnings.catch_warnings():  # printed below as one line instead
         warnings.simplefilter("ignore", RuntimeWarning)
-        result = optimize_image(objective, init=args.init, steps=args.steps or default_steps, optimizer=args.optimizer, seed=args.seed)
-    if result.stopped:
-        print(f"nst: {result.stopped}", file=sys.stderr)
-    save_image(result.image, args.output)
-    print(f"wrote {args.output} ({result.steps} steps, {result.seconds:.1f} s, final loss {result.history['total'][-1]:.4g})")
+        result = optimize_image(
+            objective, init=args.init, steps=args.steps or default_steps, optimizer=args.optimizer, seed=args.seed,
+            progress=sys.stderr.isatty(),  # a progress bar in a log file is noise, not one line
+        )
+    with _signals(args.signals, interrupt=False):
+        saved, problem = _save(result.image, output)
+    wrote = f"{problem}; wrote {saved} instead" if problem else f"wrote {saved}"
+    if args.signals:
+        print(f"nst: {result.stopped or 'interrupted while saving'}; {wrote}", file=sys.stderr)
+        return 128 + args.signals[0]
+    if result.stopped or problem:
+        print(f"nst: error: {'; '.join(filter(None, [result.stopped, wrote]))}", file=sys.stderr)
+        return 2
+    print(f"{wrote} ({result.steps} steps, {result.seconds:.1f} s, final loss {result.history['total'][-1]:.4g})")
+    return 0
 
 
 def _add_run_options(p: argparse.ArgumentParser, init: str) -> None:
-    p.add_argument("-o", "--output", type=Path, required=True, help="output image (.png or .jpg)")
+    p.add_argument("-o", "--output", required=True, help="output image (.png or .jpg); never one of the inputs")
     p.add_argument("--size", type=_positive_int, help="long side in px (default: from the profile)")
     p.add_argument("--steps", type=_positive_int, help="optimisation steps (default: from the profile)")
     p.add_argument("--init", choices=["content", "style", "noise"], default=init)
@@ -168,15 +244,16 @@ def main(argv: list[str] | None = None) -> int:
         bench.main(argv[1:])
         return 0
     args = build_parser().parse_args(argv)
+    args.signals = []
     try:
-        args.func(args)
+        with _signals(args.signals, interrupt=True):
+            return args.func(args) or 0
     except NSTError as err:
         print(f"nst: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("nst: interrupted; nothing written", file=sys.stderr)
-        return 130
-    return 0
+        return 128 + (args.signals[0] if args.signals else signal.SIGINT)
 
 
 if __name__ == "__main__":

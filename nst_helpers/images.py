@@ -16,10 +16,14 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
+from .profiles import free_memory
 
 URL_TIMEOUT = 15  # seconds, for the whole download
 MAX_DOWNLOAD = 100 << 20  # bytes
 SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+TEMP_PREFIX = ".nst-save-"  # short: a long file name must still leave room for the temporary one
+ROUNDING = 0.5 / 255  # float pixels this far outside [0, 1] are rounding, not another range
+LOAD_BYTES_PER_PIXEL = 40  # peak while loading: Pillow's RGBX image and three float32 copies of it
 
 ImageSource = str | os.PathLike | Image.Image | np.ndarray | torch.Tensor
 
@@ -100,24 +104,65 @@ def resize(image: Image.Image, size: int | None) -> Image.Image:
     w, h = image.size
     scale = size / max(w, h)
     new = (max(1, round(w * scale)), max(1, round(h * scale)))
+    free = free_memory(torch.device("cpu"))
+    if free is not None and new[0] * new[1] * LOAD_BYTES_PER_PIXEL > 0.8 * free:
+        need = new[0] * new[1] * LOAD_BYTES_PER_PIXEL
+        raise ImageError(f"an image of {new[0]}x{new[1]} px needs about {need / 2**30:.1f} GiB to load, "
+                         f"but {free / 2**30:.1f} GiB is free; use a smaller size")
     return image if new == (w, h) else image.resize(new, Image.Resampling.LANCZOS)
+
+
+def _pixels(array: np.ndarray, what: str, noun: str) -> np.ndarray:
+    """``array``'s values as uint8: unsigned integers scaled from their dtype's range, booleans as 0 or 255, and
+    floats only if finite and in [0, 1] (up to rounding). ``what`` names the source, e.g. 'the float32 array'."""
+    if array.size == 0:
+        raise ImageError(f"{what} of shape {array.shape} has no pixels")
+    kind = array.dtype.kind
+    if kind == "b":
+        return array.astype(np.uint8) * 255
+    if kind == "u":
+        top = np.iinfo(array.dtype).max
+        return array if top == 255 else (array / top * 255 + 0.5).astype(np.uint8)
+    if kind == "i":
+        raise ImageError(
+            f"{what} of signed integers ({array.min()} to {array.max()}) is ambiguous as an image: "
+            f"convert it to uint8 (0-255) or to floats in [0, 1]"
+        )
+    if kind != "f":
+        raise ImageError(f"cannot make an image of {what}: give uint8 values or floats in [0, 1]")
+    if not np.isfinite(array).all():
+        raise ImageError(f"{what} has NaN or infinite values; an image needs finite values in [0, 1]")
+    low, high = float(array.min()), float(array.max())
+    if low < -ROUNDING or high > 1 + ROUNDING:
+        if low >= -ROUNDING and high <= 255 + ROUNDING:
+            hint = f"divide by 255, or pass a uint8 {noun}"
+        elif low >= -ROUNDING and high <= 65535 + ROUNDING:
+            hint = f"divide by 65535, or pass a uint16 {noun}"
+        elif low >= -1 - ROUNDING and high <= 1 + ROUNDING:
+            hint = "for values in [-1, 1], use (x + 1) / 2"
+        else:
+            hint = "rescale them to [0, 1]"
+        raise ImageError(f"{what} must hold values in [0, 1], but they go from {low:.4g} to {high:.4g}: {hint}")
+    return (np.clip(array, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
 def load_image(source: ImageSource, size: int | None = None, device: str | torch.device = "cpu") -> torch.Tensor:
     """Load a path, URL, PIL image, HxWxC array or tensor as an RGB tensor (1, 3, H, W) in [0, 1].
 
-    ``size`` is the longest side in pixels; the aspect ratio is kept.
+    ``size`` is the longest side in pixels; the aspect ratio is kept. Arrays and tensors of unsigned integers are
+    scaled from their dtype's range (uint8: 0-255); floats must be in [0, 1] and are refused otherwise, not clipped.
     """
+    noun = "tensor" if isinstance(source, torch.Tensor) else "array"
+    what = f"the {str(getattr(source, 'dtype', '')).removeprefix('torch.')} {noun}"
     if isinstance(source, torch.Tensor):
-        t = source.detach().float()
+        t = source.detach().cpu()
         t = t.unsqueeze(0) if t.dim() == 3 else t
-        if t.dim() != 4 or t.shape[1] != 3:
+        if t.dim() != 4 or t.shape[:2] != (1, 3):
             raise ImageError(f"a tensor image must be (3, H, W) or (1, 3, H, W), got {tuple(source.shape)}")
-        source = to_pil(t.clamp(0, 1))
+        t = t.float() if t.is_floating_point() else t  # numpy has no bfloat16
+        source = t[0].permute(1, 2, 0).numpy()
     if isinstance(source, np.ndarray):
-        array = source
-        if array.dtype.kind == "f":
-            array = (np.clip(array, 0, 1) * 255 + 0.5).astype(np.uint8)
+        array = np.ascontiguousarray(_pixels(source, what, noun))
         try:
             source = Image.fromarray(array)
         except (TypeError, ValueError) as err:
@@ -144,20 +189,41 @@ def to_pil(image: torch.Tensor) -> Image.Image:
     return Image.fromarray(array)
 
 
+def check_save_path(path: str | os.PathLike) -> Path:
+    """``path`` (``~`` expanded) if `save_image` can write it, else an `ImageError` now, before any work: the suffix,
+    the folder, and whether a file of that name can be created there (permissions, the name's length)."""
+    path = Path(path).expanduser()
+    if path.suffix.lower() not in SAVE_FORMATS:
+        raise ImageError(f"cannot save {path}: use a .png, .jpg or .jpeg file name")
+    try:  # every step can fail with an OSError, e.g. a name too long for the file system
+        if path.is_dir():
+            raise ImageError(f"cannot save {path}: it is a folder; give a file name such as {path / 'out.png'}")
+        if not path.parent.is_dir():
+            problem = "is not a folder" if path.parent.exists() else "does not exist"
+            raise ImageError(f"cannot save {path}: folder {path.parent} {problem}")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=".tmp")
+        os.close(fd)
+        os.unlink(tmp)
+        if not os.path.lexists(path):
+            path.touch(exist_ok=False)
+            path.unlink()
+    except OSError as err:
+        raise ImageError(f"cannot save {path}: {err.strerror or err}") from None
+    return path
+
+
 def save_image(image: torch.Tensor, path: str | os.PathLike) -> Path:
     """Save as PNG or JPEG (by suffix). Written to a temporary file first, so nothing is half-written."""
-    path = Path(path)
-    fmt = SAVE_FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise ImageError(f"cannot save {path}: use a .png, .jpg or .jpeg file name")
-    if not path.parent.is_dir():
-        raise ImageError(f"cannot save {path}: folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    path = check_save_path(path)
+    fmt = SAVE_FORMATS[path.suffix.lower()]
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             to_pil(image).save(f, fmt, **({"quality": 95} if fmt == "JPEG" else {}))
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise ImageError(f"cannot save {path}: {err.strerror or err}") from None
         raise
     return path

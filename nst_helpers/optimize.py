@@ -7,7 +7,9 @@ L-BFGS or Adam on the pixels, records each loss term, and keeps snapshots.
 
 from __future__ import annotations
 
+import bisect
 import math
+import numbers
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -40,6 +42,27 @@ def _check_weight(name: str, value: float) -> float:
     return float(value)
 
 
+def _is_whole(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _check_whole(name: str, value: object, low: int) -> None:
+    if not _is_whole(value) or value < low:
+        raise ParameterError(f"{name} must be a whole number >= {low}, got {value!r}")
+
+
+def _network_input(vgg: VGG, image: torch.Tensor | None, name: str) -> torch.Tensor | None:
+    """``image`` on the network's device and in its dtype (float64 images work); anything else is refused."""
+    if image is None:
+        return None
+    if not isinstance(image, torch.Tensor) or not image.is_floating_point():
+        kind = image.dtype if isinstance(image, torch.Tensor) else type(image).__name__
+        raise ParameterError(f"the {name} image must be a float tensor in [0, 1], got {kind}; use load_image")
+    if not torch.isfinite(image).all():
+        raise ParameterError(f"the {name} image has NaN or infinite values")
+    return image.to(vgg.device, vgg.mean.dtype)
+
+
 class Objective:
     """Match the content image's feature maps and the style image's Gram matrices.
 
@@ -64,8 +87,8 @@ class Objective:
         if content is None and style is None:
             raise ParameterError("an objective needs a content image, a style image, or both")
         self.vgg, self.normalization = vgg, normalization
-        self.content_image = None if content is None else content.to(vgg.device)
-        self.style_image = None if style is None else style.to(vgg.device)
+        self.content_image = _network_input(vgg, content, "content")
+        self.style_image = _network_input(vgg, style, "style")
         self.content_weight = _check_weight("content_weight", content_weight)
         self.shape = (self.content_image if content is not None else self.style_image).shape
         if style_weight is None:
@@ -80,11 +103,14 @@ class Objective:
             names = vgg.check_layers(style_layers) if style is not None else []
             self.style_layer_weights = {name: 1 / len(names) for name in names}
         self.style_layers = vgg.check_layers(self.style_layer_weights) if style is not None else []
+        self.layers = list(dict.fromkeys(self.content_layers + self.style_layers))
 
+        for image in (self.content_image, self.style_image):  # before the first forward pass
+            if image is not None:
+                check_memory(vgg, *image.shape[-2:], self.layers)
         with torch.no_grad():
             self.content_targets = vgg(self.content_image, self.content_layers) if self.content_layers else {}
             self.style_targets = self.style_statistics(vgg(self.style_image, self.style_layers)) if self.style_layers else {}
-        self.layers = list(dict.fromkeys(self.content_layers + self.style_layers))
 
     def style_statistics(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The style targets from the style image's feature maps: Gram matrices, rescaled to the output's pixel
@@ -99,6 +125,10 @@ class Objective:
     @property
     def device(self) -> torch.device:
         return self.vgg.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.vgg.mean.dtype
 
     def __call__(self, image: torch.Tensor) -> Losses:
         feats = self.vgg(image, self.layers)
@@ -132,7 +162,8 @@ class _NonFinite(Exception):
 def initial_image(objective: Objective, init: str | torch.Tensor = "noise", seed: int = 0) -> torch.Tensor:
     """The starting image: 'content', 'style', seeded uniform 'noise', or a given tensor."""
     if isinstance(init, torch.Tensor):
-        return init.detach().clone().to(getattr(objective, "device", init.device)).clamp(0, 1)
+        device, dtype = getattr(objective, "device", init.device), getattr(objective, "dtype", init.dtype)
+        return init.detach().clone().to(device, dtype).clamp(0, 1)
     if init == "content" or init == "style":
         image = getattr(objective, f"{init}_image", None)
         if image is None:
@@ -148,25 +179,38 @@ def initial_image(objective: Objective, init: str | torch.Tensor = "noise", seed
     raise ParameterError(f"unknown init {init!r}; use 'content', 'style', 'noise' or a tensor")
 
 
-def check_memory(objective: Objective) -> None:
-    """Stop before a run that would not fit in the device's free memory, naming a size that fits."""
-    h, w = objective.shape[-2:]
-    free = free_memory(objective.device)
+def _gib(n: float) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
+
+
+def check_memory(vgg: VGG, height: int, width: int, layers: Iterable[str]) -> None:
+    """Stop before a run at ``height`` x ``width`` px that would not fit in 80% of the free memory of ``vgg``'s
+    device, naming the largest size (long side, rounded down to 16 px) that fits and that ``layers`` allow, or saying
+    that none does."""
+    free = free_memory(vgg.device)
     if free is None:
         return
+    long, short = max(height, width), min(height, width)
 
     def need(side: int) -> int:
-        scale = side / max(h, w)
-        return objective.vgg.estimate_bytes(round(h * scale), round(w * scale), objective.layers)
+        return vgg.estimate_bytes(round(height * side / long), round(width * side / long), layers)
 
-    if need(max(h, w)) > 0.8 * free:
-        fits = max(h, w) // 16 * 16
-        while fits > 16 and need(fits) > 0.8 * free:
-            fits -= 16
-        raise ResourceError(
-            f"a {w}x{h} px run needs about {need(max(h, w)) / 2**30:.1f} GiB but {free / 2**30:.1f} GiB is free on "
-            f"{objective.device}; use a size of {fits} px or less"
-        )
+    if need(long) <= 0.8 * free:
+        return
+    smallest = math.ceil(vgg.min_size(layers) * long / short)  # the long side at which the short one is large enough
+    sides = range(smallest, long)
+    fitting = bisect.bisect_left(sides, True, key=lambda side: need(side) > 0.8 * free)  # need grows with the side
+    fits = max(sides[fitting - 1] // 16 * 16, smallest) if fitting else None
+    if fits is None:
+        advice = f"no size fits: even {smallest} px, the smallest these layers allow, needs {_gib(need(smallest))}"
+        advice += f", more than the {_gib(0.8 * free)} a run may use; free memory or use shallower layers"
+    elif fits == smallest:
+        advice = f"use a size of {fits} px, the smallest these layers allow"
+    else:
+        advice = f"use a size of {fits} px or less"
+    raise ResourceError(
+        f"a {width}x{height} px run needs about {_gib(need(long))} but {_gib(free)} is free on {vgg.device}; {advice}"
+    )
 
 
 def _make_optimizer(name: str, image: torch.Tensor, lr: float | None, steps: int):
@@ -196,15 +240,18 @@ def optimize_image(
     One step is one loss + gradient evaluation. After every step the pixels are clamped to [0, 1] (a
     projection), so every image evaluated, recorded, shown or returned is a valid image and the history
     is the loss of what you see. ``callback(step, image, losses)`` runs after each step; returning True
-    stops the run. Ctrl-C (or a kernel interrupt) returns the best image so far; a NaN or infinite loss
-    stops with the last good image.
+    stops the run. Ctrl-C (or a kernel interrupt), a NaN or infinite loss, and running out of memory after the first
+    step all return the best image so far (before any step has finished: the starting image); ``stopped`` says why.
     """
-    if not isinstance(steps, int) or steps < 1:
-        raise ParameterError(f"steps must be a whole number >= 1, got {steps!r}")
-    if snapshot_every < 0:
-        raise ParameterError(f"snapshot_every must be >= 0, got {snapshot_every!r}")
+    _check_whole("steps", steps, 1)
+    _check_whole("snapshot_every", snapshot_every, 0)
+    if not _is_whole(seed) or not -(2**63) <= seed < 2**64:
+        raise ParameterError(f"seed must be a whole number that fits in 64 bits, got {seed!r}")
+    number = isinstance(lr, (int, float)) and not isinstance(lr, bool)
+    if lr is not None and not (number and math.isfinite(lr) and lr > 0):
+        raise ParameterError(f"lr must be a finite number > 0, got {lr!r}")
     if isinstance(objective, Objective):
-        check_memory(objective)
+        check_memory(objective.vgg, *objective.shape[-2:], objective.layers)
     image = initial_image(objective, init, seed).requires_grad_(True)
     opt, schedule = _make_optimizer(optimizer, image, lr, steps)
     history: dict[str, list[float]] = {"total": [], "time": []}
@@ -233,6 +280,12 @@ def optimize_image(
             best.update(loss=total.item(), image=image.detach().clone())
         return total.detach() / scale["value"]
 
+    def kept() -> str:
+        """What a run that stops early returns."""
+        if not history["total"]:
+            return "the starting image (no step had finished)"
+        return f"the best image so far (loss {best['loss']:.4g})"
+
     stopped, step = None, 0
     bar = tqdm(range(1, steps + 1), desc=f"{optimizer}", disable=not progress, leave=False)
     try:
@@ -252,16 +305,20 @@ def optimize_image(
                 break
         final = image.detach()
     except KeyboardInterrupt:
-        stopped = f"interrupted at step {step}: returning the best image so far (loss {best['loss']:.4g})"
-        final, step = best["image"], step - 1
+        stopped = f"interrupted at step {step}: returning {kept()}"
+        final, step = best["image"], max(step - 1, 0)
     except _NonFinite as err:
-        stopped = f"loss became {err} at step {step}: kept the last good image; lower the learning rate or the weights"
-        final, step = best["image"], step - 1
+        stopped = f"loss became {err} at step {step}: kept {kept()}; lower the learning rate or the weights"
+        final, step = best["image"], max(step - 1, 0)
     except (torch.OutOfMemoryError, MemoryError, RuntimeError) as err:
         if not isinstance(err, (torch.OutOfMemoryError, MemoryError)) and "allocate memory" not in str(err):
             raise
         h, w = image.shape[-2:]
-        raise ResourceError(f"out of memory at {w}x{h} px on {image.device} (step {step}); use a size of {max(h, w) // 2} px or less") from None
+        message = f"out of memory at {w}x{h} px on {image.device} (step {step}); "
+        message += f"use a size of {max(h, w) // 2} px or less"
+        if not history["total"]:
+            raise ResourceError(message) from None
+        stopped, final, step = f"{message}: returning {kept()}", best["image"], step - 1
     finally:
         bar.close()
     if stopped and not stopped.startswith("stopped"):

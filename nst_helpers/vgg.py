@@ -8,7 +8,7 @@ mean/std), applied here and nowhere else.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -131,10 +131,16 @@ def _load_state_dict(arch: str, weights: str | Path) -> tuple[dict[str, torch.Te
     path = Path(weights)
     if not path.is_file():
         raise WeightsError(f"weights {str(weights)!r} are neither 'caffe', 'torchvision' nor an existing state-dict file")
+    hint = "save one with torch.save(model.state_dict(), path)"
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
-        raise WeightsError(f"could not read weights from {path}: {type(err).__name__}") from None
+        raise WeightsError(f"could not read weights from {path}: {type(err).__name__}; {hint}") from None
+    if not isinstance(state, Mapping):
+        raise WeightsError(f"weights file {path} holds a {type(state).__name__}, not a state dict; {hint}")
+    odd = [key for key, value in state.items() if not (isinstance(key, str) and isinstance(value, torch.Tensor))]
+    if odd:
+        raise WeightsError(f"weights file {path} is not a state dict: its entry {odd[0]!r} is not a tensor; {hint}")
     return _features_only(state), "torchvision"
 
 

@@ -1,12 +1,18 @@
 """The `nst` command end to end: runs, and one bad input per argument (one line on stderr, exit 2)."""
 
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
+import torch
 from PIL import Image
 
+from nst_helpers import ImageError, Objective, cli, save_image
+from nst_helpers import optimize as optimize_module
 from nst_helpers.cli import main
 
 from .conftest import CONTENT, STYLE
@@ -64,6 +70,8 @@ BAD = {
     "arch+weights": (["transfer", CONTENT, STYLE, "--arch", "vgg16"], "only vgg19"),
     "weights": (["transfer", CONTENT, STYLE, "--weights", "nowhere.pth"], "neither"),
     "seed": (["transfer", CONTENT, STYLE, "--seed", "x"], "--seed"),
+    "seed overflow": (["transfer", CONTENT, STYLE, "--seed", str(2**70)], "64 bits"),
+    "negative size": (["transfer", CONTENT, STYLE, "--size", "-5"], "--size"),
     "device": (["transfer", CONTENT, STYLE, "--device", "tpu"], "device"),
     "profile": (["transfer", CONTENT, STYLE, "--profile", "huge"], "--profile"),
     "reconstruct what": (["reconstruct", "texture", CONTENT], "texture"),
@@ -91,8 +99,149 @@ def test_missing_output_folder_fails_before_the_run(capsys, tmp_path):
 
 
 def test_console_script_is_installed():
-    nst = shutil.which("nst") or shutil.which("nst", path=str(__import__("pathlib").Path(sys.executable).parent))
+    nst = shutil.which("nst") or shutil.which("nst", path=str(Path(sys.executable).parent))
     assert nst, "the `nst` console script should be on the venv's PATH"
     proc = subprocess.run([nst, "transfer", "missing.png", "missing.png", "-o", "x.png"], capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip() == "nst: error: image file not found: missing.png"
+
+
+# --- nothing lost, nothing overwritten ------------------------------------------------------------
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    """Copies of the content and style images, and a link to the content image, in tmp_path."""
+    content, style = tmp_path / "photo.png", tmp_path / "style.png"
+    shutil.copy(CONTENT, content)
+    shutil.copy(STYLE, style)
+    (tmp_path / "link.png").symlink_to(content)
+    (tmp_path / "sub").mkdir()
+    return content, style
+
+
+@pytest.mark.parametrize("output", ["photo.png", "./photo.png", "sub/../photo.png", "link.png", "hard.png", "style.png"])
+def test_output_that_is_an_input_is_refused_and_the_input_kept(capsys, tmp_path, monkeypatch, inputs, output):
+    content, style = inputs
+    (tmp_path / "hard.png").hardlink_to(content)
+    monkeypatch.chdir(tmp_path)
+    before = content.read_bytes(), style.read_bytes()
+    code, _, err = run(capsys, "transfer", "photo.png", "style.png", "-o", output, *FAST)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("nst: error: ") and "is the input" in err
+    assert (content.read_bytes(), style.read_bytes()) == before
+
+
+def test_reconstruct_also_refuses_its_input(capsys, tmp_path, inputs):
+    content, _ = inputs
+    code, _, err = run(capsys, "reconstruct", "content", content, "-o", tmp_path / "link.png", *FAST)
+    assert code == 2 and "is the input" in err
+
+
+@pytest.mark.parametrize(
+    "output,message",
+    [
+        ("folder.png", "it is a folder"),
+        ("file.png/out.png", "is not a folder"),
+        ("a" * 300 + ".png", "File name too long"),
+        ("https://example.com/out.png", "is a URL"),
+        ("/proc/out.png", "cannot save /proc/out.png"),
+    ],
+)
+def test_bad_output_path_is_found_before_the_run(capsys, tmp_path, monkeypatch, output, message):
+    if output.startswith("/proc") and not Path("/proc/self").exists():
+        pytest.skip("needs Linux's /proc")
+    (tmp_path / "folder.png").mkdir()
+    (tmp_path / "file.png").write_bytes(b"x")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli, "load_image", lambda *a, **k: pytest.fail("the run started"))
+    code, _, err = run(capsys, "transfer", CONTENT, STYLE, "-o", output, *FAST)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("nst: error: ") and message in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.png", "folder.png"]
+
+
+def test_size_that_cannot_fit_is_refused_before_any_image_is_resized(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(cli, "load_image", lambda *a, **k: pytest.fail("an image was loaded and resized"))
+    code, _, err = run(capsys, "transfer", CONTENT, STYLE, "-o", tmp_path / "out.png", "--size", "100000")
+    assert code == 2
+    assert err.count("\n") == 1 and "needs about" in err and "px or less" in err
+
+
+def test_when_no_size_fits_the_guard_says_so(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(optimize_module, "free_memory", lambda device: 2**20)
+    code, _, err = run(capsys, "reconstruct", "style", CONTENT, "-o", tmp_path / "out.png", *FAST)
+    assert code == 2 and "no size fits" in err and "px or less" not in err
+
+
+def signal_at(signum, at):
+    """An `Objective.__call__` that sends ``signum`` to this process at its ``at``-th call."""
+    call, calls = Objective.__call__, []
+
+    def wrapped(objective, image):
+        calls.append(1)
+        if len(calls) == at:
+            signal.raise_signal(signum)
+        return call(objective, image)
+
+    return wrapped
+
+
+@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM", "SIGHUP"])
+@pytest.mark.parametrize("at", [1, 3])
+def test_a_signal_saves_the_best_image_and_exits_non_zero(capsys, tmp_path, monkeypatch, name, at):
+    signum = getattr(signal, name)
+
+    def unhandled(*args):
+        raise RuntimeError(f"{name} reached the test: `nst` did not handle it")
+
+    monkeypatch.setattr(Objective, "__call__", signal_at(signum, at))
+    previous = signal.signal(signum, unhandled)
+    try:
+        code, out, err = run(capsys, "transfer", CONTENT, STYLE, "-o", tmp_path / "out.png", *FAST)
+    finally:
+        signal.signal(signum, previous)
+    assert code == 128 + signum
+    assert out == "" and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"nst: interrupted at step {at}: returning the ")
+    assert ("the starting image" if at == 1 else "the best image so far") in err
+    assert f"wrote {tmp_path / 'out.png'}" in err
+    with Image.open(tmp_path / "out.png") as image:
+        assert max(image.size) == 32
+
+
+def test_infinite_loss_at_the_first_step_keeps_the_image_and_exits_2(capsys, tmp_path):
+    out_path = tmp_path / "out.png"
+    code, _, err = run(capsys, "transfer", CONTENT, STYLE, "-o", out_path, *FAST, "--style-weight", "1e308")
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("nst: error: loss became inf at step 1: kept the starting image")
+    assert out_path.stat().st_size > 0
+
+
+@pytest.mark.parametrize("beside", [True, False])
+def test_if_saving_fails_after_the_run_the_image_goes_elsewhere_and_says_where(capsys, tmp_path, monkeypatch, beside):
+    out_path = tmp_path / "out.png"
+    elsewhere = tmp_path / "tmp"
+    elsewhere.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(elsewhere))
+
+    def save(image, path):
+        if Path(path) == out_path or (not beside and Path(path).parent == tmp_path):
+            raise ImageError(f"cannot save {path}: No space left on device")
+        return save_image(image, path)
+
+    monkeypatch.setattr(cli, "save_image", save)
+    code, _, err = run(capsys, "transfer", CONTENT, STYLE, "-o", out_path, *FAST)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith(f"nst: error: cannot save {out_path}: No space left on device; wrote ")
+    saved = Path(err.split("; wrote ")[1].removesuffix(" instead\n"))
+    assert saved.parent == (tmp_path if beside else elsewhere) and saved.name.startswith("out-")
+    with Image.open(saved) as image:
+        assert max(image.size) == 32 and image.format == "PNG"
+
+
+@pytest.mark.parametrize("content", [torch.zeros(3), {"epoch": 3}])
+def test_weights_file_that_is_not_a_state_dict(capsys, tmp_path, content):
+    torch.save(content, tmp_path / "w.pth")
+    code, _, err = run(capsys, "transfer", CONTENT, STYLE, "-o", tmp_path / "out.png", "--weights", tmp_path / "w.pth")
+    assert code == 2 and err.count("\n") == 1 and "not a state dict" in err

@@ -3,8 +3,10 @@
 Every image file is generated here, in tmp_path: nothing binary ships with the tests.
 """
 
+import math
 import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +15,7 @@ from PIL import Image
 
 from nst_helpers import ImageError, load_image, save_image
 from nst_helpers import images as images_module
+from nst_helpers.images import check_save_path
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
 
@@ -63,13 +66,88 @@ def test_load_from_uint8_array():
     assert_colour(t, (0, 51, 0))
 
 
-def test_load_from_float_array_clips_to_unit_range():
+def test_load_from_float_array_clips_only_rounding_errors():
     array = np.full((3, 5, 3), 0.5, dtype=np.float32)
-    array[0, 0] = (-1.0, 2.0, 0.0)
+    array[0, 0] = (-0.001, 1.001, 0.0)
     t = load_image(array)
     assert t.shape == (1, 3, 3, 5)
     assert t[0, :, 1, 1].tolist() == pytest.approx([128 / 255] * 3)  # 0.5 -> 128 (rounded)
     assert t[0, :, 0, 0].tolist() == [0.0, 1.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    "low,high,hint",
+    [(0, 255, "divide by 255, or pass a uint8"), (0, 65535, "divide by 65535"), (-1, 1, "(x + 1) / 2"), (-2.1, 2.6, "rescale")],
+)
+@pytest.mark.parametrize("kind", ["array", "tensor"])
+def test_float_values_outside_the_unit_range_are_refused_not_clipped(low, high, hint, kind):
+    array = np.linspace(low, high, 4 * 4 * 3, dtype=np.float32).reshape(4, 4, 3)
+    source = array if kind == "array" else torch.from_numpy(array).permute(2, 0, 1)
+    with pytest.raises(ImageError, match=f"float32 {kind} must hold values in \\[0, 1\\]") as info:
+        load_image(source)
+    assert hint in str(info.value)
+    assert f"to {high:.4g}" in str(info.value)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+@pytest.mark.parametrize("kind", ["array", "tensor"])
+def test_nan_or_infinite_pixels_are_refused(bad, kind):
+    array = np.full((4, 4, 3), 0.5)
+    array[1, 2, 0] = bad
+    source = array if kind == "array" else torch.from_numpy(array).permute(2, 0, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy cast warning either: one clear error
+        with pytest.raises(ImageError, match="NaN or infinite"):
+            load_image(source)
+
+
+def test_uint8_tensor_is_scaled_from_0_255():
+    # what torchvision.io.read_image returns: (3, H, W) uint8
+    t = load_image(torch.tensor([200, 30, 60], dtype=torch.uint8).view(3, 1, 1).expand(3, 2, 4))
+    assert t.dtype == torch.float32 and t.shape == (1, 3, 2, 4)
+    assert_colour(t, (200, 30, 60))
+
+
+def test_uint16_array_is_scaled_from_its_range():
+    t = load_image(np.full((2, 3, 3), 65535 // 5, dtype=np.uint16))
+    assert_colour(t, (51, 51, 51))
+
+
+def test_boolean_array_is_black_and_white():
+    array = np.zeros((2, 2), dtype=bool)
+    array[0] = True
+    t = load_image(array)
+    assert_colour(t[..., :1, :], (255, 255, 255))
+    assert_colour(t[..., 1:, :], (0, 0, 0))
+
+
+@pytest.mark.parametrize("source", [torch.full((3, 2, 2), 128), np.full((2, 2, 3), 128, dtype=np.int32)])
+def test_signed_integers_are_ambiguous_and_refused(source):
+    with pytest.raises(ImageError, match="signed integers .*128 to 128.* uint8"):
+        load_image(source)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16])
+def test_any_float_tensor_loads_as_float32(dtype):
+    t = load_image(torch.full((3, 2, 2), 0.2, dtype=dtype))
+    assert t.dtype == torch.float32
+    assert_colour(t, (51, 51, 51))
+
+
+def test_array_without_pixels_is_refused():
+    with pytest.raises(ImageError, match="no pixels"):
+        load_image(np.zeros((0, 5, 3), dtype=np.uint8))
+
+
+def test_batch_of_several_images_is_refused():
+    with pytest.raises(ImageError, match=r"\(2, 3, 4, 4\)"):
+        load_image(torch.rand(2, 3, 4, 4))
+
+
+def test_resizing_beyond_free_memory_is_refused_before_it_starts(monkeypatch):
+    monkeypatch.setattr(images_module, "free_memory", lambda device: 2**20)  # 1 MiB free
+    with pytest.raises(ImageError, match="2000x1000 px needs about .* GiB to load"):
+        load_image(Image.new("RGB", (20, 10)), size=2000)
 
 
 def test_load_from_grayscale_array():
@@ -434,3 +512,49 @@ def test_save_failure_leaves_nothing_behind(tmp_path, monkeypatch):
         save_image(torch.rand(1, 3, 4, 4), path)
     assert [p.name for p in tmp_path.iterdir()] == ["keep.png"]  # no temporary file
     assert_colour(load_image(path), RED)  # the old file is intact
+
+
+def test_save_a_name_near_the_file_system_limit(tmp_path):
+    limit = os.pathconf(tmp_path, "PC_NAME_MAX")
+    path = tmp_path / ("a" * (limit - 4) + ".png")  # the temporary file's name must fit too
+    save_image(torch.rand(1, 3, 4, 4), path)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+@pytest.mark.parametrize(
+    "name,message",
+    [
+        ("a" * 300 + ".png", "File name too long"),
+        ("folder.png", "it is a folder"),
+        ("file.png/out.png", "folder .*file.png is not a folder"),
+    ],
+)
+def test_check_save_path_before_any_work(tmp_path, name, message):
+    (tmp_path / "folder.png").mkdir()
+    (tmp_path / "file.png").write_bytes(b"x")
+    with pytest.raises(ImageError, match=message) as info:
+        check_save_path(tmp_path / name)
+    assert "\n" not in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.png", "folder.png"]  # the check leaves nothing
+
+
+def test_check_save_path_where_nothing_can_be_created():
+    if not Path("/proc/self").exists():
+        pytest.skip("needs Linux's /proc")
+    with pytest.raises(ImageError, match="cannot save /proc/x.png"):
+        check_save_path("/proc/x.png")
+
+
+def test_check_save_path_expands_the_home_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert check_save_path("~/out.png") == tmp_path / "out.png"
+
+
+def test_save_failure_from_the_disk_is_one_image_error(tmp_path, monkeypatch):
+    def full(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(images_module.os, "replace", full)
+    with pytest.raises(ImageError, match="cannot save .*out.png: No space left on device"):
+        save_image(torch.rand(1, 3, 4, 4), tmp_path / "out.png")
+    assert list(tmp_path.iterdir()) == []

@@ -3,6 +3,7 @@
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -366,6 +367,77 @@ def test_nan_loss_stops_with_the_last_good_image(optimizer):
     assert losses[0] > losses[1] > losses[2]  # so the last good image is also the best one
     assert torch.equal(result.image, objective.seen[2][1].clamp(0, 1))  # the image of step 3
     assert torch.isfinite(result.image).all()
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_interrupt_before_the_first_step_finished_returns_the_starting_image(optimizer):
+    def objective(image):
+        raise KeyboardInterrupt
+
+    init = torch.rand(1, 3, 8, 8)
+    with pytest.warns(RuntimeWarning, match="interrupted at step 1: returning the starting image"):
+        result = optimize_image(objective, init=init, steps=5, optimizer=optimizer, progress=False)
+    assert result.steps == 0 and result.history["total"] == []
+    assert torch.equal(result.image, init)
+    assert "loss inf" not in result.stopped
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_non_finite_loss_at_the_first_step_returns_the_starting_image(bad):
+    init = torch.rand(1, 3, 8, 8)
+    with pytest.warns(RuntimeWarning, match=f"loss became {bad} at step 1: kept the starting image"):
+        result = optimize_image(lambda image: {"x": image.sum() * bad}, init=init, steps=5, progress=False)
+    assert result.steps == 0
+    assert torch.equal(result.image, init)
+
+
+def test_out_of_memory_after_some_steps_keeps_the_best_image():
+    class RunsOut(Quadratic):
+        def __call__(self, image):
+            if self.calls == 3:
+                raise torch.OutOfMemoryError("CUDA out of memory")
+            return super().__call__(image)
+
+    objective = RunsOut()
+    with pytest.warns(RuntimeWarning, match="out of memory at 8x8 px .* returning the best image so far"):
+        result = optimize_image(objective, init=start(), steps=10, optimizer="adam", progress=False)
+    assert result.steps == 3
+    assert torch.equal(result.image, objective.seen[2][1].clamp(0, 1))
+
+
+def test_objective_from_float64_images(vgg, content, style):
+    objective = Objective(vgg, content.double(), style.double(), content_layers=["conv2_2"], style_layers=STYLE_LAYERS)
+    assert objective.content_image.dtype == objective.style_image.dtype == torch.float32
+    result = optimize_image(objective, init=content.double(), steps=2, progress=False)
+    assert result.image.dtype == torch.float32
+    assert all(math.isfinite(v) for v in result.history["total"])
+
+
+@pytest.mark.parametrize(
+    "image,message",
+    [
+        (torch.full((1, 3, 32, 32), 128, dtype=torch.uint8), "float tensor in \\[0, 1\\], got torch.uint8; use load_image"),
+        (torch.full((1, 3, 32, 32), math.nan), "NaN or infinite"),
+        ("photo.png", "got str"),
+    ],
+)
+def test_objective_refuses_images_that_are_not_float_pictures(vgg, image, message):
+    with pytest.raises(ParameterError, match=message):
+        Objective(vgg, content=image, content_layers=["conv2_2"])
+
+
+@pytest.mark.parametrize(
+    "option,value",
+    [("seed", 2**70), ("seed", "1"), ("seed", 1.5), ("lr", -1.0), ("lr", math.nan), ("lr", "0.1"), ("steps", True)],
+)
+def test_bad_option_types_are_parameter_errors(option, value):
+    with pytest.raises(ParameterError, match=option):
+        optimize_image(Quadratic(), init=start(), progress=False, **{option: value})
+
+
+def test_numpy_integers_are_whole_numbers():
+    result = optimize_image(Quadratic(), init=start(), steps=np.int64(2), seed=np.int64(3), progress=False)
+    assert result.steps == 2
 
 
 def test_infinite_loss_also_stops():

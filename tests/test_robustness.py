@@ -14,10 +14,12 @@ from PIL import Image
 
 from nst_helpers import (
     STYLE_LAYERS,
+    VGG,
     ImageError,
     LayerError,
     Objective,
     ResourceError,
+    check_memory,
     content_loss,
     gram_matrix,
     load_image,
@@ -126,6 +128,39 @@ def test_memory_guard_names_a_size_that_fits(vgg, monkeypatch):
     fits = int(str(err.value).split("size of ")[1].split(" px")[0])
     assert 0 < fits < 1024
     assert vgg.estimate_bytes(fits, fits, STYLE_LAYERS) < 0.8 * 300 * 2**20
+
+
+def test_memory_guard_says_when_no_size_fits(vgg, monkeypatch):
+    monkeypatch.setattr(optimize_module, "free_memory", lambda device: 2**20)  # 1 MiB free: less than the weights
+    with pytest.raises(ResourceError, match="no size fits: even 16 px") as err:
+        check_memory(vgg, 512, 512, STYLE_LAYERS)
+    assert "px or less" not in str(err.value)
+
+
+@pytest.mark.parametrize("free_mib", [100, 120, 200, 400])
+def test_memory_guard_names_a_size_that_fits_a_panorama_and_its_layers(vgg, monkeypatch, free_mib):
+    free = free_mib * 2**20
+    monkeypatch.setattr(optimize_module, "free_memory", lambda device: free)
+    with pytest.raises(ResourceError, match=r"no size fits|use a size of \d+ px") as err:
+        check_memory(vgg, 256, 4096, STYLE_LAYERS)  # 16:1; relu5_1 needs 16 px on the short side
+    if "no size fits" in str(err.value):  # then even the smallest size the layers allow does not fit
+        assert vgg.estimate_bytes(16, 256, STYLE_LAYERS) > 0.8 * free
+        return
+    fits = int(str(err.value).split("size of ")[1].split(" px")[0])
+    short = round(256 * fits / 4096)
+    assert short >= vgg.min_size(STYLE_LAYERS)
+    assert vgg.estimate_bytes(short, fits, STYLE_LAYERS) <= 0.8 * free
+
+
+def test_memory_guard_runs_before_the_objectives_first_forward_pass(vgg, monkeypatch):
+    monkeypatch.setattr(optimize_module, "free_memory", lambda device: 200 * 2**20)
+
+    def forward(*args, **kwargs):
+        raise AssertionError("a forward pass ran before the memory check")
+
+    monkeypatch.setattr(VGG, "forward", forward)
+    with pytest.raises(ResourceError, match="1024x1024 px run needs about"):
+        Objective(vgg, content=torch.rand(1, 3, 1024, 1024), style=torch.rand(1, 3, 32, 32))
 
 
 def test_out_of_memory_during_a_run_gives_the_guards_message(vgg):

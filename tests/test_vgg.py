@@ -277,6 +277,18 @@ def test_state_dict_that_is_not_one(tmp_path):
         VGG(weights=path, device="cpu")
 
 
+@pytest.mark.parametrize(
+    "content,message",
+    [(torch.zeros(3), "holds a Tensor, not a state dict"), ({"epoch": 3, "state_dict": {}}, "entry 'epoch' is not a tensor")],
+)
+def test_weights_file_that_holds_something_else(tmp_path, content, message):
+    path = tmp_path / "weights.pth"
+    torch.save(content, path)
+    with pytest.raises(WeightsError, match=message) as info:
+        VGG(weights=path, device="cpu")
+    assert "model.state_dict()" in str(info.value)
+
+
 # --- pooling and preprocessing ------------------------------------------------------------------
 
 
