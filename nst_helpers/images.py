@@ -193,11 +193,11 @@ def check_save_path(path: str | os.PathLike) -> Path:
     """``path`` (``~`` expanded) if `save_image` can write it, else an `ImageError` now, before any work: the suffix,
     the folder, and whether a file of that name can be created there (permissions, the name's length)."""
     path = Path(path).expanduser()
-    if path.suffix.lower() not in SAVE_FORMATS:
-        raise ImageError(f"cannot save {path}: use a .png, .jpg or .jpeg file name")
     try:  # every step can fail with an OSError, e.g. a name too long for the file system
         if path.is_dir():
             raise ImageError(f"cannot save {path}: it is a folder; give a file name such as {path / 'out.png'}")
+        if path.suffix.lower() not in SAVE_FORMATS:
+            raise ImageError(f"cannot save {path}: use a .png, .jpg or .jpeg file name")
         if not path.parent.is_dir():
             problem = "is not a folder" if path.parent.exists() else "does not exist"
             raise ImageError(f"cannot save {path}: folder {path.parent} {problem}")

@@ -142,6 +142,7 @@ def test_reconstruct_also_refuses_its_input(capsys, tmp_path, inputs):
     "output,message",
     [
         ("folder.png", "it is a folder"),
+        (".", "it is a folder"),  # a folder named without a file suffix: the folder is what is wrong
         ("file.png/out.png", "is not a folder"),
         ("a" * 300 + ".png", "File name too long"),
         ("https://example.com/out.png", "is a URL"),
