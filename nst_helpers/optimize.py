@@ -1,8 +1,8 @@
 """The image-optimisation loop shared by content reconstruction, style reconstruction and transfer.
 
 All three optimise the pixels of an image so that its VGG features match targets: feature maps
-(content), Gram matrices (style), or both. An `Objective` holds the targets; `optimize_image` runs
-L-BFGS or Adam on the pixels, records each loss term, and keeps snapshots.
+(content), Gram matrices (style), or both. An `Objective` (objective.py) holds the targets; `optimize_image`
+runs L-BFGS or Adam on the pixels, records each loss term, and keeps snapshots.
 """
 
 from __future__ import annotations
@@ -10,112 +10,27 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
 from tqdm.auto import tqdm
 
 from .errors import ParameterError, ResourceError
-from .losses import Normalization, content_loss, gram_matrix, style_loss, total_variation
+from .objective import Losses, Objective
 from .profiles import free_memory
-from .vgg import CONTENT_LAYERS, STYLE_LAYERS, VGG
-
-Losses = dict[str, torch.Tensor]
-
-# The paper's ratio alpha/beta = 1e-3, for images of about 512 x 512 px. The content loss is a sum over
-# pixels and the style loss is not, so the same look at another size needs beta scaled with the pixel count.
-PAPER_STYLE_WEIGHT = 1e3
-PAPER_PIXELS = 512 * 512
-
-
-def default_style_weight(height: int, width: int) -> float:
-    """The paper's beta (alpha = 1) scaled to an image of ``height`` x ``width`` px."""
-    return PAPER_STYLE_WEIGHT * height * width / PAPER_PIXELS
-
-
-def _check_weight(name: str, value: float) -> float:
-    if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ParameterError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
-
-
-class Objective:
-    """Match the content image's feature maps and the style image's Gram matrices.
-
-    Calling it on an image returns the weighted loss terms, e.g. ``{"content": a*Lc, "style": b*Ls}``.
-    Give only ``content`` for content reconstruction, only ``style`` for style reconstruction, both
-    for style transfer. Targets are computed once, here. ``style_weight`` defaults to the paper's
-    alpha/beta = 1e-3 at 512 px, scaled to this image's pixel count (`default_style_weight`).
-    """
-
-    def __init__(
-        self,
-        vgg: VGG,
-        content: torch.Tensor | None = None,
-        style: torch.Tensor | None = None,
-        content_layers: Iterable[str] = CONTENT_LAYERS,
-        style_layers: Iterable[str] | Mapping[str, float] = STYLE_LAYERS,
-        content_weight: float = 1.0,
-        style_weight: float | None = None,
-        tv_weight: float = 0.0,
-        normalization: Normalization = "paper",
-    ) -> None:
-        if content is None and style is None:
-            raise ParameterError("an objective needs a content image, a style image, or both")
-        self.vgg, self.normalization = vgg, normalization
-        self.content_image = None if content is None else content.to(vgg.device)
-        self.style_image = None if style is None else style.to(vgg.device)
-        self.content_weight = _check_weight("content_weight", content_weight)
-        self.shape = (self.content_image if content is not None else self.style_image).shape
-        if style_weight is None:
-            style_weight = default_style_weight(*self.shape[-2:])
-        self.style_weight = _check_weight("style_weight", style_weight)
-        self.tv_weight = _check_weight("tv_weight", tv_weight)
-
-        self.content_layers = vgg.check_layers(content_layers) if content is not None else []
-        if isinstance(style_layers, Mapping):
-            self.style_layer_weights = {k: _check_weight(f"weight of {k}", v) for k, v in style_layers.items()}
-        else:
-            names = vgg.check_layers(style_layers) if style is not None else []
-            self.style_layer_weights = {name: 1 / len(names) for name in names}
-        self.style_layers = vgg.check_layers(self.style_layer_weights) if style is not None else []
-
-        with torch.no_grad():
-            self.content_targets = vgg(self.content_image, self.content_layers) if self.content_layers else {}
-            self.style_targets = self.style_statistics(vgg(self.style_image, self.style_layers)) if self.style_layers else {}
-        self.layers = list(dict.fromkeys(self.content_layers + self.style_layers))
-
-    def style_statistics(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """The style targets from the style image's feature maps: Gram matrices, rescaled to the output's pixel
-        count (Gram matrices grow with it). Subclasses with another definition of style override this and `style_term`."""
-        pixels = self.shape[-1] * self.shape[-2] / (self.style_image.shape[-1] * self.style_image.shape[-2])
-        return {k: gram_matrix(f) * pixels for k, f in features.items()}
-
-    def style_term(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
-        """The unweighted style loss of an image's feature maps against the targets: the paper's sum_l w_l E_l."""
-        return style_loss(features, self.style_targets, self.style_layer_weights, self.normalization)
-
-    @property
-    def device(self) -> torch.device:
-        return self.vgg.device
-
-    def __call__(self, image: torch.Tensor) -> Losses:
-        feats = self.vgg(image, self.layers)
-        terms = {}
-        if self.content_layers:
-            lc = sum(content_loss(feats[k], t, self.normalization) for k, t in self.content_targets.items())
-            terms["content"] = self.content_weight * lc / len(self.content_layers)
-        if self.style_layers:
-            terms["style"] = self.style_weight * self.style_term(feats)
-        if self.tv_weight:
-            terms["tv"] = self.tv_weight * total_variation(image)
-        return terms
 
 
 @dataclass
 class Result:
-    """What `optimize_image` returns. ``stopped`` says why a run ended early (None if it ran all steps)."""
+    """What `optimize_image` returns: the image, each loss term per step (and ``"time"``, seconds since the
+    start), the snapshots as (step, image), and the wall time in seconds.
+
+    ``steps`` is the number of steps run to the end: all of them, or up to the one after which ``callback``
+    stopped the run. After an interrupt (Ctrl-C, a kernel interrupt) or a NaN or infinite loss, it is the steps
+    completed before that one; ``image`` is then the best image evaluated so far (lowest total loss), which may
+    come from an earlier step. ``stopped`` says why a run ended early (None if it ran all steps).
+    """
 
     image: torch.Tensor
     history: dict[str, list[float]]
@@ -123,6 +38,13 @@ class Result:
     steps: int = 0
     seconds: float = 0.0
     stopped: str | None = None
+
+
+def summary(label: str, result: Result) -> None:
+    """Print one line for a run: its steps and seconds, how far the loss fell, and why it stopped early, if it did."""
+    note = f"  ({result.stopped})" if result.stopped else ""
+    drop = result.history["total"][-1] / result.history["total"][0]
+    print(f"{label:<40} {result.steps:4d} steps in {result.seconds:6.1f} s, loss down to {drop:.3f} of its start{note}")
 
 
 class _NonFinite(Exception):
@@ -142,7 +64,8 @@ def initial_image(objective: Objective, init: str | torch.Tensor = "noise", seed
         return image.detach().clone()
     if init == "noise":
         if not hasattr(objective, "shape"):
-            raise ParameterError("init='noise' needs an Objective, which knows the image's shape; pass a starting image tensor instead")
+            raise ParameterError("init='noise' needs an Objective, which knows the image's shape; "
+                                 "pass a starting image tensor instead")
         generator = torch.Generator().manual_seed(seed)
         return torch.rand(objective.shape, generator=generator).to(objective.device)
     raise ParameterError(f"unknown init {init!r}; use 'content', 'style', 'noise' or a tensor")
@@ -172,7 +95,9 @@ def check_memory(objective: Objective) -> None:
 def _make_optimizer(name: str, image: torch.Tensor, lr: float | None, steps: int):
     if name == "lbfgs":
         # max_iter=1: one step is one evaluation. Tolerances 0: the run length is `steps`, nothing else.
-        return torch.optim.LBFGS([image], lr=lr or 1.0, max_iter=1, history_size=100, tolerance_grad=0, tolerance_change=0), None
+        lbfgs = torch.optim.LBFGS([image], lr=lr or 1.0, max_iter=1, history_size=100, tolerance_grad=0,
+                                  tolerance_change=0)
+        return lbfgs, None
     if name == "adam":
         opt = torch.optim.Adam([image], lr=lr or 0.02)
         milestones = [int(steps * 0.5), int(steps * 0.75)]
@@ -191,13 +116,17 @@ def optimize_image(
     progress: bool = True,
     callback: Callable[[int, torch.Tensor, dict[str, float]], bool | None] | None = None,
 ) -> Result:
-    """Optimise an image's pixels to minimise the sum of ``objective(image)``'s terms.
+    """Optimise an image's pixels to minimise the sum of ``objective(image)``'s terms; returns a `Result`.
 
-    One step is one loss + gradient evaluation. After every step the pixels are clamped to [0, 1] (a
-    projection), so every image evaluated, recorded, shown or returned is a valid image and the history
-    is the loss of what you see. ``callback(step, image, losses)`` runs after each step; returning True
-    stops the run. Ctrl-C (or a kernel interrupt) returns the best image so far; a NaN or infinite loss
-    stops with the last good image.
+    ``init`` is 'content', 'style', seeded uniform 'noise' or an image tensor (see `initial_image`). One step is
+    one loss + gradient evaluation. 'lbfgs' (``lr`` default 1.0, a history of 100, no tolerance stops: a run
+    lasts ``steps`` unless stopped) minimises the loss divided by its first value; 'adam' (``lr`` default 0.02)
+    multiplies its learning rate by 0.3 after half and again after three quarters of the steps.
+
+    After every step the pixels are clamped to [0, 1] (a projection), so every image evaluated, recorded,
+    shown or returned is a valid image and the history is the loss of what you see. ``callback(step, image,
+    losses)`` runs after each step; returning True stops the run. Ctrl-C (or a kernel interrupt) and a NaN or
+    infinite loss end the run early with the best image so far (see `Result` for what ``steps`` is then).
     """
     if not isinstance(steps, int) or steps < 1:
         raise ParameterError(f"steps must be a whole number >= 1, got {steps!r}")
@@ -261,7 +190,8 @@ def optimize_image(
         if not isinstance(err, (torch.OutOfMemoryError, MemoryError)) and "allocate memory" not in str(err):
             raise
         h, w = image.shape[-2:]
-        raise ResourceError(f"out of memory at {w}x{h} px on {image.device} (step {step}); use a size of {max(h, w) // 2} px or less") from None
+        raise ResourceError(f"out of memory at {w}x{h} px on {image.device} (step {step}); "
+                            f"use a size of {max(h, w) // 2} px or less") from None
     finally:
         bar.close()
     if stopped and not stopped.startswith("stopped"):
@@ -290,7 +220,8 @@ def optimize_multiscale(
     for size, n in zip(sizes, steps):
         objective = build(size)
         if result is not None:
-            init = torch.nn.functional.interpolate(result.image, size=objective.shape[-2:], mode="bilinear", align_corners=False)
+            shape = objective.shape[-2:]
+            init = torch.nn.functional.interpolate(result.image, size=shape, mode="bilinear", align_corners=False)
         result = optimize_image(objective, init=init, steps=n, **options)
         for name, values in result.history.items():
             history.setdefault(name, []).extend([v + seconds for v in values] if name == "time" else values)
