@@ -89,7 +89,8 @@ def swirls(seed: int = 1) -> Image.Image:
             draw.line(points, fill=base, width=w, joint="curve")
             for offset in rng.uniform(-w / 2.5, w / 2.5, 2):  # bristle marks inside the stroke
                 shift = np.array([offset, -offset]) * 0.7
-                draw.line([(x + shift[0], y + shift[1]) for x, y in points], fill=jitter(rng, base, 28), width=max(1, w // 6))
+                draw.line([(x + shift[0], y + shift[1]) for x, y in points], fill=jitter(rng, base, 28),
+                          width=max(1, w // 6))
     return finish(img)
 
 
@@ -108,7 +109,8 @@ def mosaic(seed: int = 2) -> Image.Image:
         label[r : r + 64] = d.argmin(-1)
         gap[r : r + 64] = part[..., 1] - part[..., 0]
 
-    palette = [hex_rgb(c) for c in ("#d7263d", "#f46036", "#f9c80e", "#1b998b", "#2e86ab", "#3d348b", "#ffffff", "#7fb800")]
+    hexes = ("#d7263d", "#f46036", "#f9c80e", "#1b998b", "#2e86ab", "#3d348b", "#ffffff", "#7fb800")
+    palette = [hex_rgb(c) for c in hexes]
     rel = seeds / BIG - 0.5
     radius = np.hypot(*rel.T)
     angle = np.arctan2(rel[:, 1], rel[:, 0])
@@ -129,9 +131,12 @@ def composition(seed: int = 3) -> Image.Image:
     img = Image.new("RGB", (BIG, BIG), hex_rgb("#f1e9d2"))
     draw = ImageDraw.Draw(img)
 
-    for x, y, w, h, c in ((0, 0, 300, 260, blue), (300, 0, 170, 260, yellow), (820, 700, 204, 324, red), (0, 780, 180, 244, yellow)):
+    blocks = ((0, 0, 300, 260, blue), (300, 0, 170, 260, yellow), (820, 700, 204, 324, red), (0, 780, 180, 244, yellow))
+    for x, y, w, h, c in blocks:
         draw.rectangle((x, y, x + w, y + h), fill=c, outline=black, width=14)  # Mondrian-like blocks
-    for cx, cy, r, rings in ((640, 300, 210, (blue, yellow, red, black)), (250, 560, 130, (red, black, yellow)), (820, 860, 60, (black, blue))):
+    circles = ((640, 300, 210, (blue, yellow, red, black)), (250, 560, 130, (red, black, yellow)),
+               (820, 860, 60, (black, blue)))
+    for cx, cy, r, rings in circles:
         for i, c in enumerate(rings):  # concentric circles
             rr = r * (1 - i / len(rings))
             draw.ellipse((cx - rr, cy - rr, cx + rr, cy + rr), fill=c)
@@ -141,7 +146,8 @@ def composition(seed: int = 3) -> Image.Image:
     for width, (a, b) in ((22, ((0, 690), (1024, 450))), (14, ((80, 0), (560, 1024))), (10, ((1024, 140), (380, 740)))):
         draw.line([a, b], fill=black, width=width)
     for i in range(9):  # a fan of thin lines
-        draw.line([(470, 40), (470 + 60 * np.cos(0.2 * i + 0.3) * 5, 40 + 60 * np.sin(0.2 * i + 0.3) * 5)], fill=black, width=4)
+        end = (470 + 60 * np.cos(0.2 * i + 0.3) * 5, 40 + 60 * np.sin(0.2 * i + 0.3) * 5)
+        draw.line([(470, 40), end], fill=black, width=4)
     for i in range(6):  # checkerboard patch
         for j in range(6):
             if (i + j) % 2:

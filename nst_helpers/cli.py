@@ -1,4 +1,4 @@
-"""The `nst` command: doctor, transfer, reconstruct.
+"""The `nst` command: doctor, transfer, reconstruct, and bench (from a checkout).
 
 Every user error prints one line on stderr and exits with code 2, checked before the work starts where it can
 be. The output path is written only at the end of a run. Ctrl-C, SIGTERM and SIGHUP stop a run, save its best
@@ -13,6 +13,7 @@ import contextlib
 import os
 import platform
 import signal
+import subprocess
 import sys
 import tempfile
 import warnings
@@ -22,8 +23,10 @@ from pathlib import Path
 import torch
 
 from .errors import NSTError, ParameterError
+from .folders import checkout
 from .images import check_save_path, load_image, save_image
-from .optimize import Objective, check_memory, optimize_image
+from .objective import Objective, check_memory, check_weight
+from .optimize import optimize_image
 from .profiles import PROFILES, profile
 from .vgg import CONTENT_LAYERS, STYLE_LAYERS, VGG, caffe_weights_path, sha256
 
@@ -51,12 +54,11 @@ def _positive_int(text: str) -> int:
 
 def _weight(text: str) -> float:
     try:
-        value = float(text)
+        return check_weight("a weight", float(text))
+    except ParameterError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (value >= 0 and value != float("inf")):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
-    return value
 
 
 INTERRUPTS = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
@@ -129,7 +131,8 @@ def doctor(args: argparse.Namespace) -> None:
     from . import __version__
 
     p = profile(args.profile, device=args.device)
-    print(f"nst_helpers {__version__}, python {platform.python_version()}, torch {torch.__version__}, torchvision {torchvision.__version__}")
+    print(f"nst_helpers {__version__}, python {platform.python_version()}, torch {torch.__version__}, "
+          f"torchvision {torchvision.__version__}")
     print(f"device: {p.device} (cuda available: {torch.cuda.is_available()})")
     try:
         path = caffe_weights_path()
@@ -202,10 +205,12 @@ def _add_run_options(p: argparse.ArgumentParser, init: str) -> None:
     p.add_argument("--weights", default="caffe", help="'caffe' (bundled), 'torchvision' (online) or a state-dict path")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", help="cpu, cuda or mps (default: the fastest available)")
-    p.add_argument("--profile", choices=list(PROFILES), help="quick, lab or paper (default: $NST_PROFILE, else by device)")
+    p.add_argument("--profile", choices=list(PROFILES),
+                   help="quick, lab or paper (default: $NST_PROFILE, else by device)")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of `nst` and its subcommands (bench has its own: `nst bench --help`)."""
     parser = _Parser(prog="nst", description="Neural style transfer (Gatys et al.) from the command line.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -219,10 +224,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("style")
     _add_run_options(t, init="content")
     t.add_argument("--content-weight", type=_weight, default=1.0, help="alpha (default 1)")
-    t.add_argument("--style-weight", type=_weight, help="beta (default: 1e3 at 512 px, as in the paper, scaled with the pixel count)")
+    t.add_argument("--style-weight", type=_weight,
+                   help="beta (default: 1e3 at 512 px, as in the paper, scaled with the pixel count)")
     t.add_argument("--tv-weight", type=_weight, default=0.0)
-    t.add_argument("--content-layer", type=_layers, default=list(CONTENT_LAYERS), help="default relu4_2 (the paper's conv4_2, after its ReLU)")
-    t.add_argument("--style-layers", type=_layers, default=list(STYLE_LAYERS), help="comma-separated; default relu1_1,...,relu5_1")
+    t.add_argument("--content-layer", type=_layers, default=list(CONTENT_LAYERS),
+                   help="default relu4_2 (the paper's conv4_2, after its ReLU)")
+    t.add_argument("--style-layers", type=_layers, default=list(STYLE_LAYERS),
+                   help="comma-separated; default relu1_1,...,relu5_1")
     t.set_defaults(func=transfer)
 
     sub.add_parser("bench", help="time and memory per evaluation, beside peers (see `nst bench --help`)")
@@ -231,18 +239,29 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("what", choices=["content", "style"])
     r.add_argument("image")
     _add_run_options(r, init="noise")
-    r.add_argument("--layers", type=_layers, help="comma-separated layer names (default: relu4_2 / relu1_1,...,relu5_1)")
+    r.add_argument("--layers", type=_layers,
+                   help="comma-separated layer names (default: relu4_2 / relu1_1,...,relu5_1)")
     r.set_defaults(func=reconstruct)
     return parser
 
 
+def bench(argv: list[str]) -> int:
+    """`nst bench ARGS`: run benchmarks/bench.py of the checkout (not part of the package) with ARGS."""
+    root = checkout()
+    if root is None or not (root / "benchmarks" / "bench.py").is_file():
+        print("nst: error: `nst bench` runs the benchmarks of a checkout of the series: run it inside one "
+              "(`make bench`)", file=sys.stderr)
+        return 2
+    path = os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH")) if p)
+    return subprocess.call([sys.executable, "-m", "benchmarks.bench", *argv], env=os.environ | {"PYTHONPATH": path})
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run `nst` with ``argv`` (default: the command line); returns the exit code: 0, 2 for a user error, 130
+    after Ctrl-C."""
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["bench"]:  # its own options: `nst bench --help`
-        from . import bench
-
-        bench.main(argv[1:])
-        return 0
+        return bench(argv[1:])
     args = build_parser().parse_args(argv)
     args.signals = []
     try:

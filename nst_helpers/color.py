@@ -1,4 +1,5 @@
-"""Colour preservation (Gatys, Bethge, Hertzmann & Shechtman 2016, "Preserving Color in Neural Artistic Style Transfer").
+"""Colour preservation (Gatys, Bethge, Hertzmann & Shechtman 2016, "Preserving Color in Neural Artistic Style
+Transfer").
 
 Two ways to keep the photo's colours while taking the painting's brush work:
 
@@ -113,7 +114,8 @@ def luminance(image: torch.Tensor) -> torch.Tensor:
 
 
 def match_luminance(style: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
-    """The style image's luminance, shifted and scaled to the content's mean and standard deviation, as a grey RGB image.
+    """The style image's luminance, shifted and scaled to the content's mean and standard deviation, as a grey RGB
+    image.
 
     L_S' = sigma_C / sigma_S * (L_S - mu_S) + mu_C (the paper's equation), so that the two luminance
     images the transfer compares have the same overall brightness and contrast. Not clamped.
@@ -135,7 +137,8 @@ def luminance_transfer(stylised: torch.Tensor, content: torch.Tensor, clamp: boo
     """
     stylised, content = _check_image(stylised, "stylised"), _check_image(content, "content")
     if stylised.shape[-2:] != content.shape[-2:]:
-        raise ParameterError(f"stylised {tuple(stylised.shape[-2:])} and content {tuple(content.shape[-2:])} differ in size")
+        raise ParameterError(f"stylised {tuple(stylised.shape[-2:])} and content {tuple(content.shape[-2:])} "
+                             "differ in size")
     y = rgb_to_yiq(stylised)[..., :1, :, :]
     iq = rgb_to_yiq(content.to(stylised.device, stylised.dtype))[..., 1:, :, :]
     out = yiq_to_rgb(torch.cat([y, iq.expand(*y.shape[:-3], 2, *y.shape[-2:])], dim=-3))

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .errors import ParameterError
-from .vgg import CHANNELS, VGG, layer_names
+from .vgg import VGG, layer_channels, layer_names
 
 Transform = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 ImageFn = Callable[[], torch.Tensor]
@@ -53,7 +53,7 @@ def layer_table(arch: str = "vgg19", size: int = 224) -> list[LayerInfo]:
     rows, channels, field, stride = [], 3, 1, 1
     for name in layer_names(arch):  # checks arch
         if name.startswith("conv"):
-            channels = CHANNELS[int(name[4]) - 1]
+            channels = layer_channels(name)
             field += (kernel - 1) * stride
         elif name.startswith("pool"):
             field += (pool - 1) * stride
@@ -71,7 +71,7 @@ def receptive_field(layer: str, arch: str = "vgg19") -> int:
     raise ParameterError(f"unknown layer {layer!r} for {arch}; valid layers: {', '.join(layer_names(arch))}")
 
 
-# --- parameterisations: free parameters -> an RGB image in [0, 1] ------------------------------------------------------
+# --- parameterisations: free parameters -> an RGB image in [0, 1] ----------------------------------------------------
 
 # The square root of the covariance of natural images' RGB colours (from lucid/lucent), normalised. Its
 # columns are colour directions: luminance first, then two colour-opponent directions.
@@ -79,7 +79,9 @@ COLOR_CORRELATION = torch.tensor([[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27
 COLOR_CORRELATION = COLOR_CORRELATION / COLOR_CORRELATION.norm(dim=0).max()
 
 
-def pixel_image(shape: Sequence[int], sd: float = 0.01, seed: int = 0, device: str | torch.device = "cpu") -> tuple[list[torch.Tensor], ImageFn]:
+def pixel_image(
+    shape: Sequence[int], sd: float = 0.01, seed: int = 0, device: str | torch.device = "cpu"
+) -> tuple[list[torch.Tensor], ImageFn]:
     """Plain pixels: the parameters are the image (before the colour and sigmoid steps)."""
     g = torch.Generator().manual_seed(seed)
     pixels = (torch.randn(*shape, generator=g) * sd).to(device).requires_grad_(True)
@@ -128,7 +130,12 @@ def to_valid_rgb(image_fn: ImageFn, decorrelate: bool = True) -> ImageFn:
 
 
 def image_param(
-    size: int, batch: int = 1, fft: bool = True, decorrelate: bool = True, seed: int = 0, device: str | torch.device = "cpu"
+    size: int,
+    batch: int = 1,
+    fft: bool = True,
+    decorrelate: bool = True,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
 ) -> tuple[list[torch.Tensor], ImageFn]:
     """The parameters and the image function of ``batch`` square images, in the Fourier basis or as pixels."""
     param = fourier_image if fft else pixel_image
@@ -136,7 +143,7 @@ def image_param(
     return params, to_valid_rgb(image_fn, decorrelate)
 
 
-# --- transforms: what the image must survive at every step --------------------------------------------------------------
+# --- transforms: what the image must survive at every step -----------------------------------------------------------
 
 
 def _choice(values: Sequence, g: torch.Generator):
@@ -164,7 +171,8 @@ def random_affine(scales: Sequence[float], degrees: Sequence[float]) -> Transfor
 
     def transform(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
         s, a = _choice(scales, g), math.radians(_choice(degrees, g))
-        theta = torch.tensor([[math.cos(a) / s, -math.sin(a) / s, 0.0], [math.sin(a) / s, math.cos(a) / s, 0.0]], device=x.device)
+        rows = [[math.cos(a) / s, -math.sin(a) / s, 0.0], [math.sin(a) / s, math.cos(a) / s, 0.0]]
+        theta = torch.tensor(rows, device=x.device)
         grid = F.affine_grid(theta.expand(x.shape[0], 2, 3), list(x.shape), align_corners=False)
         return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
@@ -191,7 +199,7 @@ STANDARD_TRANSFORMS: list[Transform] = [
 ]
 
 
-# --- the objective and the ascent ---------------------------------------------------------------------------------------
+# --- the objective and the ascent ------------------------------------------------------------------------------------
 
 
 def channel_activation(

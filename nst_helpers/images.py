@@ -53,7 +53,7 @@ def _open(source: str | os.PathLike, size: int | None = None) -> Image.Image:
     """Open a path or URL as a PIL image, with one clear error for every way it can fail."""
     text = str(source)
     if text.startswith(("http://", "https://")):
-        stream = io.BytesIO(_download(text))
+        data = _download(text)
     else:
         path = Path(text).expanduser()
         if not path.exists():
@@ -62,20 +62,27 @@ def _open(source: str | os.PathLike, size: int | None = None) -> Image.Image:
             raise ImageError(f"{text} is a directory, not an image file")
         if not os.access(path, os.R_OK):
             raise ImageError(f"cannot read {text}: permission denied")
-        if path.stat().st_size == 0:
-            raise ImageError(f"{text} is an empty file")
-        stream = io.BytesIO(path.read_bytes())  # no file handle left open (GIFs would keep theirs)
+        data = path.read_bytes()  # no file handle left open (GIFs would keep theirs)
+    return decode_image(data, text, size)
+
+
+def decode_image(data: bytes, name: str, size: int | None = None) -> Image.Image:
+    """The bytes of an image file (read, downloaded or uploaded) as a PIL image, with one clear error for every
+    way Pillow can fail; ``name`` (a path, URL or file name) goes in the message. With ``size`` (the long side
+    wanted) a JPEG is decoded at a reduced scale."""
+    if not data:
+        raise ImageError(f"{name} is an empty file")
     try:
-        image = Image.open(stream)
+        image = Image.open(io.BytesIO(data))
         if size is not None:
             image.draft("RGB", (size, size))  # JPEG: decode at a reduced scale, before anything large is allocated
         image.load()
     except UnidentifiedImageError:
-        raise ImageError(f"{text} is not an image file Pillow can read (PNG, JPEG, GIF, BMP, TIFF, WebP ...)") from None
+        raise ImageError(f"{name} is not an image file Pillow can read (PNG, JPEG, GIF, BMP, TIFF, WebP ...)") from None
     except Image.DecompressionBombError as err:
-        raise ImageError(f"{text} is too large to load safely ({err}); shrink it first") from None
+        raise ImageError(f"{name} is too large to load safely ({err}); shrink it first") from None
     except (OSError, SyntaxError, ValueError) as err:
-        raise ImageError(f"{text} is damaged or truncated ({err})") from None
+        raise ImageError(f"{name} is damaged or truncated ({err})") from None
     return image
 
 
@@ -166,7 +173,8 @@ def load_image(source: ImageSource, size: int | None = None, device: str | torch
         try:
             source = Image.fromarray(array)
         except (TypeError, ValueError) as err:
-            raise ImageError(f"cannot make an image of an array of shape {array.shape} and dtype {array.dtype}: {err}") from None
+            raise ImageError(f"cannot make an image of an array of shape {array.shape} and dtype {array.dtype}: "
+                             f"{err}") from None
     if isinstance(source, Image.Image):
         image = source
     elif isinstance(source, (str, os.PathLike)):
@@ -174,7 +182,8 @@ def load_image(source: ImageSource, size: int | None = None, device: str | torch
     else:
         raise ImageError(f"cannot load an image from a {type(source).__name__}; give a path, URL, PIL image or array")
     if getattr(image, "n_frames", 1) > 1:
-        warnings.warn(f"{getattr(image, 'filename', 'image') or 'image'} has {image.n_frames} frames: using the first", stacklevel=2)
+        name = getattr(image, "filename", "image") or "image"
+        warnings.warn(f"{name} has {image.n_frames} frames: using the first", stacklevel=2)
         image.seek(0)
     image = resize(to_rgb(image), size)
     array = np.asarray(image, dtype=np.float32) / 255.0

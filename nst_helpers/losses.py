@@ -37,7 +37,8 @@ def content_loss(features: torch.Tensor, target: torch.Tensor, normalization: No
     """Squared error between feature maps: 'paper' is 1/2 sum (F - P)^2."""
     _check(normalization)
     if features.shape != target.shape:
-        raise ParameterError(f"content features {tuple(features.shape)} and target {tuple(target.shape)} differ in shape")
+        raise ParameterError(f"content features {tuple(features.shape)} and target {tuple(target.shape)} "
+                             "differ in shape")
     sq = (features - target).pow(2)
     if normalization == "paper":
         return 0.5 * sq.sum()

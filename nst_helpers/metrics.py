@@ -25,7 +25,8 @@ def _check_pair(a: torch.Tensor, b: torch.Tensor) -> None:
     if a.dim() != 4 or a.shape[1] != 3:
         raise ParameterError(f"images must be shaped (1, 3, H, W), got {tuple(a.shape)}")
     if a.shape != b.shape:
-        raise ParameterError(f"images differ in shape: {tuple(a.shape)} and {tuple(b.shape)}; resize one to the other's size")
+        raise ParameterError(f"images differ in shape: {tuple(a.shape)} and {tuple(b.shape)}; "
+                             "resize one to the other's size")
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:

@@ -1,4 +1,4 @@
-"""Figures: labelled image grids, feature-map grids and loss curves."""
+"""Figures: labelled image grids and loss curves (of several runs, or of one run's terms)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ import math
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from .images import to_pil
 
@@ -38,33 +41,51 @@ def show_images(
     return fig
 
 
-def show_feature_maps(features: torch.Tensor, channels: Sequence[int], title: str = "", size: float = 1.6) -> Figure:
-    """Show selected channels of a feature map (1, C, H, W) as a row of heat maps."""
-    fig, axes = plt.subplots(1, len(channels), figsize=(size * len(channels), size * 1.15), squeeze=False)
-    for ax, c in zip(axes.flat, channels):
-        ax.imshow(features[0, c].detach().cpu().numpy(), cmap="viridis")
-        ax.set_title(f"{title} #{c}".strip(), fontsize=8)
-        ax.axis("off")
-    fig.tight_layout()
-    return fig
-
-
 def plot_losses(
     histories: Mapping[str, Mapping[str, Sequence[float]]],
     term: str = "total",
     x: str = "step",
-    ax: plt.Axes | None = None,
-) -> plt.Axes:
+    ax: Axes | None = None,
+) -> Axes:
     """Loss curves on a log scale, one per run; ``x`` is 'step' or 'time' (seconds)."""
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
+    curves = {}
     for label, history in histories.items():
         values = history[term]
         xs = history["time"][: len(values)] if x == "time" else range(1, len(values) + 1)
-        ax.plot(xs, values, label=label)
-    ax.set_yscale("log")
+        curves[label] = (xs, values, None)
+    _draw_curves(ax, curves, log=True)
     ax.set_xlabel("seconds" if x == "time" else "step")
     ax.set_ylabel(f"{term} loss")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
     return ax
+
+
+def plot_terms(history: Mapping[str, Sequence[float]], ax: Axes, log: bool = True) -> Axes:
+    """Every loss term of one run (all but 'time') over the steps, the total thicker; a hint while there are none."""
+    curves = {name: (range(1, len(values) + 1), values, 2 if name == "total" else 1.2)
+              for name, values in history.items() if name != "time" and len(values)}
+    if not curves:
+        ax.text(0.5, 0.5, "the loss curve\nappears here", ha="center", va="center", color="grey",
+                transform=ax.transAxes)
+    _draw_curves(ax, curves, log)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("step", fontsize=9)
+    ax.tick_params(labelsize=8)
+    return ax
+
+
+Curve = tuple[Sequence[float], Sequence[float], float | None]  # x values, y values, line width (None: the default)
+
+
+def _draw_curves(ax: Axes, curves: Mapping[str, Curve], log: bool) -> None:
+    """One line per label, the scale, a legend and a light grid. On a log scale values <= 0 are left out: they
+    have no log (a content loss is 0 at step 1 of a run that starts from the content image)."""
+    for label, (xs, values, width) in curves.items():
+        values = np.asarray(values, dtype=float)
+        ax.plot(xs, np.where(values > 0, values, np.nan) if log else values, label=label, lw=width)
+    if curves:
+        if log:
+            ax.set_yscale("log")
+        ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)

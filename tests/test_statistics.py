@@ -1,10 +1,10 @@
-"""The style statistics of nst_helpers.statistics: zero on identical inputs, orderless, differentiable, and what each one sees."""
+"""The style statistics of nst_helpers.style_statistics: zero on identical inputs, orderless, differentiable, and what each one sees."""
 
 import pytest
 import torch
 
 from nst_helpers import Objective, ParameterError, gram_matrix, optimize_image, style_layer_loss
-from nst_helpers.statistics import (
+from nst_helpers.style_statistics import (
     FeatureLossObjective,
     blend_style_targets,
     blended_objective,

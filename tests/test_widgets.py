@@ -5,8 +5,9 @@ from datetime import datetime
 
 import pytest
 
-from nst_helpers import widgets
-from nst_helpers.widgets import content_explorer, feature_explorer, style_explorer, transfer_explorer
+from nst_helpers import default_style_weight, images_dir
+from nst_helpers.explore import base as widgets
+from nst_helpers.explore import content_explorer, feature_explorer, style_explorer, transfer_explorer
 
 TIMEOUT = 120  # seconds for any one run here; the runs themselves take a second or two
 
@@ -73,7 +74,7 @@ def test_transfer_explorer_runs_with_its_controls_set(tmp_path):
     objective = explorer.objective(explorer._settings())
     explorer.ratio.value = 1e-4
     again = explorer.objective(explorer._settings())
-    assert again is objective and again.style_weight == pytest.approx(widgets.default_style_weight(*again.shape[-2:]) * 10)
+    assert again is objective and again.style_weight == pytest.approx(default_style_weight(*again.shape[-2:]) * 10)
     explorer.size.value = 48
     assert explorer.objective(explorer._settings()) is not objective
     # save
@@ -154,7 +155,7 @@ def test_a_bad_file_shows_one_line_and_no_traceback():
 def test_an_uploaded_image_is_used(tmp_path):
     explorer = transfer_explorer()
     explorer.size.value, explorer.steps.value = 32, 2
-    data = (widgets.images_dir() / "content" / "rocket.png").read_bytes()
+    data = (images_dir() / "content" / "rocket.png").read_bytes()
     upload(explorer.content, "my_rocket.png", data)
     assert explorer.content.source.kind == "upload" and explorer.message_text == ""
     assert explorer.content.dropdown.value is None  # blank: the upload is in use

@@ -25,7 +25,8 @@ def main(profile: str = "lab") -> None:
         x = i * (SIDE + GAP)
         sheet.paste(ImageOps.fit(Image.open(result).convert("RGB"), (SIDE, SIDE)), (x, 0))
         half = (SIDE - GAP) // 2
-        for j, path in enumerate([ROOT / "images" / "content" / f"{content}.png", ROOT / "images" / "style" / f"{style}.png"]):
+        originals = [ROOT / "images" / "content" / f"{content}.png", ROOT / "images" / "style" / f"{style}.png"]
+        for j, path in enumerate(originals):
             thumb = ImageOps.fit(Image.open(path).convert("RGB"), (half, SIDE // 2))
             sheet.paste(thumb, (x + j * (half + GAP), SIDE + GAP))
     out = ROOT / "docs" / "gallery.jpg"

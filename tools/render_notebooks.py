@@ -30,18 +30,20 @@ def render(path: Path, profile: str) -> None:
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     os.environ["NST_PROFILE"] = profile
-    NotebookClient(nb, timeout=3600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    resources = {"metadata": {"path": str(path.parent)}}
+    NotebookClient(nb, timeout=3600, kernel_name="python3", resources=resources).execute()
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
-    nb.metadata["nst"] = {"source_hash": source_hash(nb), "profile": profile, "seconds": round(time.perf_counter() - start)}
+    seconds = round(time.perf_counter() - start)
+    nb.metadata["nst"] = {"source_hash": source_hash(nb), "profile": profile, "seconds": seconds}
     nbformat.write(nb, path)
-    print(f"{path.name}: rendered at profile {profile!r} in {nb.metadata['nst']['seconds']} s, {path.stat().st_size / 1e6:.1f} MB")
+    print(f"{path.name}: rendered at profile {profile!r} in {seconds} s, {path.stat().st_size / 1e6:.1f} MB")
 
 
 def main(paths: list[str]) -> None:
-    import torch
+    from nst_helpers import profile as run_profile
 
-    profile = os.environ.get("NST_PROFILE") or ("paper" if torch.cuda.is_available() else "lab")
+    profile = run_profile().name  # $NST_PROFILE, else the default rule: paper on a GPU, lab otherwise
     os.environ.setdefault("NST_SOLUTIONS", "1")  # the exercises filled in: committed notebooks show a complete run
     os.environ.pop("MPLBACKEND", None)  # Agg (as in `make test`) would hide every figure: the kernel must use inline
     for path in [Path(p) for p in paths] or sorted(NOTEBOOKS.glob("[0-9]*.ipynb")):

@@ -2,8 +2,9 @@
 
 Runs the science tests and every numbered notebook (at the quick profile, as `make test`) once per variant of
 tests/variants.py (threads, oneDNN off, other seeds), collects every `claim(...)` with its value and threshold,
-and prints one row per claim: its worst and best value over the variants, the threshold, and the margin (worst / threshold,
-or threshold / worst for an upper bound). Writes the table to test-artifacts/variants.md. Exits 1 if any run failed.
+and prints one row per claim: its worst and best value over the variants, the threshold, and the margin
+(worst / threshold, or threshold / worst for an upper bound). Writes the table to test-artifacts/variants.md.
+Exits 1 if any run failed.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from tests.variants import VARIANTS  # noqa: E402
 
-TARGETS = ["tests/test_science.py", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "notebooks").glob("[0-9]*.ipynb"))]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+TARGETS = ["tests/test_science.py", *(str(p.relative_to(ROOT)) for p in NOTEBOOKS)]
 STARTUP = """import os as _os, importlib.util as _util
 _spec = _util.spec_from_file_location("nst_variant", {path!r})
 _module = _util.module_from_spec(_spec)

@@ -30,8 +30,8 @@ import torch
 import torch.nn.functional as F
 
 from .errors import ParameterError
-from .losses import Normalization, gram_matrix
-from .optimize import Objective
+from .losses import Normalization, gram_matrix, style_layer_loss
+from .objective import Objective
 from .vgg import CONTENT_LAYERS, STYLE_LAYERS, VGG
 
 FeatureLoss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -41,7 +41,8 @@ KERNELS = ("linear", "poly2", "gaussian")
 
 def _check_pair(features: torch.Tensor, target: torch.Tensor) -> None:
     if features.dim() != 4 or target.dim() != 4 or features.shape[1] != target.shape[1]:
-        raise ParameterError(f"feature maps {tuple(features.shape)} and {tuple(target.shape)} must be (B, N, H, W) with the same N")
+        raise ParameterError(f"feature maps {tuple(features.shape)} and {tuple(target.shape)} "
+                             "must be (B, N, H, W) with the same N")
 
 
 def _positions(features: torch.Tensor) -> torch.Tensor:
@@ -50,14 +51,14 @@ def _positions(features: torch.Tensor) -> torch.Tensor:
 
 
 def gram_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """The paper's E_l with each Gram matrix divided by its own M: sum (G/M - A/M')^2 / (4 N^2).
+    """The paper's E_l (`style_layer_loss`) with each Gram matrix divided by its own M: sum (G/M - A/M')^2 / (4 N^2).
 
     Equal to ``style_layer_loss(G, A, N, M, 'paper')`` when both maps have M positions; defined for any two sizes.
     """
     _check_pair(features, target)
     n, m, m_target = features.shape[1], features.shape[2] * features.shape[3], target.shape[2] * target.shape[3]
-    diff = gram_matrix(features) / m - gram_matrix(target) / m_target
-    return diff.pow(2).sum((1, 2)).mean() / (4 * n**2)
+    per_position = style_layer_loss(gram_matrix(features) / m, gram_matrix(target) / m_target, n, 1)
+    return per_position / features.shape[0]  # a mean over the batch, like the other losses here
 
 
 def mean_std_loss(features: torch.Tensor, target: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
@@ -93,8 +94,7 @@ def mmd_loss(
     if kernel == "linear":
         return (x.mean(1) - y.mean(1)).pow(2).sum(1).mean()
     if kernel == "poly2":
-        diff = gram_matrix(features) / x.shape[1] - gram_matrix(target) / y.shape[1]
-        return diff.pow(2).sum((1, 2)).mean()
+        return 4 * features.shape[1] ** 2 * gram_loss(features, target)
     if sigma is None:  # mean |y - y'|^2 over all pairs = 2 x the summed per-channel variances
         sigma = math.sqrt(max(2 * y.detach().var(1, unbiased=False).sum(1).mean().item(), 1e-12))
     if not sigma > 0:
@@ -110,7 +110,9 @@ def mmd_loss(
     return (embedding(x) - embedding(y)).pow(2).sum(1).mean()
 
 
-def sliced_wasserstein_loss(features: torch.Tensor, target: torch.Tensor, projections: int = 32, seed: int = 0) -> torch.Tensor:
+def sliced_wasserstein_loss(
+    features: torch.Tensor, target: torch.Tensor, projections: int = 32, seed: int = 0
+) -> torch.Tensor:
     """Sliced Wasserstein distance (squared) between the bags of positions (Heitz et al. 2021).
 
     Project the N-dimensional features of every position on ``projections`` seeded random unit directions,
@@ -157,12 +159,14 @@ class FeatureLossObjective(Objective):
         normalization: Normalization = "paper",
     ) -> None:
         self.loss_fn = loss_fn
-        super().__init__(vgg, content, style, content_layers, layers, content_weight, style_weight, tv_weight, normalization)
+        super().__init__(vgg, content, style, content_layers, layers, content_weight, style_weight, tv_weight,
+                         normalization)
         if normalize_at is not None:
             reference = self.style_losses(normalize_at)
             for k, value in reference.items():
                 if not value > 0:
-                    raise ParameterError(f"normalize_at: the reference image's loss at {k} is {value}; use an image unlike the style")
+                    raise ParameterError(f"normalize_at: the reference image's loss at {k} is {value}; "
+                                         "use an image unlike the style")
             self.style_layer_weights = {k: w / reference[k] for k, w in self.style_layer_weights.items()}
 
     def style_statistics(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -170,6 +174,7 @@ class FeatureLossObjective(Objective):
         return features
 
     def style_term(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        """sum_l w_l loss_fn(F_l, S_l): the unweighted style loss of an image's feature maps."""
         return sum(w * self.loss_fn(features[k], self.style_targets[k]) for k, w in self.style_layer_weights.items())
 
     def style_losses(self, image: torch.Tensor) -> dict[str, float]:
@@ -179,7 +184,9 @@ class FeatureLossObjective(Objective):
             return {k: self.loss_fn(feats[k], t).item() for k, t in self.style_targets.items()}
 
 
-def blend_style_targets(first: Mapping[str, torch.Tensor], second: Mapping[str, torch.Tensor], t: float) -> dict[str, torch.Tensor]:
+def blend_style_targets(
+    first: Mapping[str, torch.Tensor], second: Mapping[str, torch.Tensor], t: float
+) -> dict[str, torch.Tensor]:
     """(1 - t) A + t B per layer: Gram targets between two styles, t = 0 the first, t = 1 the second."""
     if not isinstance(t, (int, float)) or not 0 <= t <= 1:
         raise ParameterError(f"t must be a number in [0, 1], got {t!r}")

@@ -1,0 +1,76 @@
+"""Where the series' folders are: the checkout, its shipped ``images/``, and ``outputs/`` for results.
+
+A notebook may be opened anywhere: in ``notebooks/`` of a checkout, or as a lone copy (on a JupyterHub every
+user gets a copy of the notebook, not of the repository). So the checkout is looked for, in order, above this
+package (an editable install, `make lab`), in the folder pip installed the package from, and in the working
+directory and its parents. ``NST_IMAGES`` names the images folder outright where there is no checkout at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.parse
+from collections.abc import Iterator
+from importlib import metadata
+from pathlib import Path
+
+from .errors import ImageError
+
+IMAGES_ENV = "NST_IMAGES"  # the shipped images folder, where no checkout can be found
+
+
+def _installed_from() -> Path | None:
+    """The local folder pip installed this package from, as pip recorded it (PEP 610's direct_url.json)."""
+    try:
+        record = metadata.distribution("nst_helpers").read_text("direct_url.json")
+    except metadata.PackageNotFoundError:
+        return None
+    url = json.loads(record or "{}").get("url", "")
+    return Path(urllib.parse.unquote(urllib.parse.urlparse(url).path)) if url.startswith("file://") else None
+
+
+def _candidates() -> Iterator[Path]:
+    yield Path(__file__).resolve().parents[1]
+    if (source := _installed_from()) is not None:
+        yield source
+    yield from (Path.cwd(), *Path.cwd().parents)
+
+
+def checkout() -> Path | None:
+    """The checkout of the series (the folder with ``images/content`` and ``notebooks/``); None if none is found."""
+    for root in _candidates():
+        if (root / "images" / "content").is_dir() and (root / "notebooks").is_dir():
+            return root
+    return None
+
+
+def images_dir() -> Path:
+    """The shipped ``images/`` folder (``content/``, ``style/``): ``$NST_IMAGES``, else the checkout's.
+
+    Raises an `ImageError` with a one-line message where neither exists.
+    """
+    if folder := os.environ.get(IMAGES_ENV):
+        path = Path(folder).expanduser()
+        if not (path / "content").is_dir():
+            raise ImageError(f"{IMAGES_ENV}={folder} has no content/ folder: point it at the series' images/ folder")
+        return path
+    root = checkout()
+    if root is None:
+        raise ImageError(f"the series' images/ folder was not found: open the notebook in a checkout of the series, "
+                         f"or set {IMAGES_ENV} to that folder")
+    return root / "images"
+
+
+def shipped_images(*kinds: str) -> dict[str, Path]:
+    """Name -> path of the shipped PNG images of ``kinds`` ('content', 'style'); empty where there are none."""
+    try:
+        folder = images_dir()
+    except ImageError:
+        return {}
+    return {p.name: p for kind in kinds for p in sorted((folder / kind).glob("*.png"))}
+
+
+def output_dir() -> Path:
+    """Where results are saved: ``outputs/`` of the checkout, else of the working directory (not created here)."""
+    return (checkout() or Path.cwd()) / "outputs"

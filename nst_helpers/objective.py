@@ -1,0 +1,179 @@
+"""The objective: what an image's VGG features must match, as weighted loss terms.
+
+Content reconstruction, style reconstruction and style transfer differ only in the objective they build: an
+`Objective` holds the targets (feature maps for content, Gram matrices for style), computed once, and returns
+the weighted terms for an image. `optimize_image` (in optimize.py) minimises their sum.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Iterable, Mapping
+
+import torch
+
+from .errors import ParameterError, ResourceError
+from .losses import Normalization, content_loss, gram_matrix, style_loss, total_variation
+from .profiles import free_memory
+from .vgg import CONTENT_LAYERS, STYLE_LAYERS, VGG
+
+Losses = dict[str, torch.Tensor]
+
+# The paper's ratio alpha/beta = 1e-3, for images of about 512 x 512 px. The content loss is a sum over
+# pixels and the style loss is not, so the same look at another size needs beta scaled with the pixel count.
+PAPER_STYLE_WEIGHT = 1e3
+PAPER_PIXELS = 512 * 512
+PAPER_RATIO = 1 / PAPER_STYLE_WEIGHT  # alpha / beta
+
+
+def default_style_weight(height: int, width: int) -> float:
+    """The paper's beta (alpha = 1) scaled to an image of ``height`` x ``width`` px."""
+    return PAPER_STYLE_WEIGHT * height * width / PAPER_PIXELS
+
+
+def style_weight_for_ratio(ratio: float, height: int, width: int) -> float:
+    """beta for alpha = 1 and the ratio alpha/beta = ``ratio`` at 512 px, scaled to ``height`` x ``width`` px.
+
+    The paper's ratio, ``PAPER_RATIO`` = 1e-3, gives `default_style_weight`; ten times that ratio, a tenth of
+    its style weight.
+    """
+    return default_style_weight(height, width) * PAPER_RATIO / ratio
+
+
+def check_weight(name: str, value: float) -> float:
+    """``value`` as a float; a `ParameterError` naming ``name`` unless it is a finite number >= 0."""
+    if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ParameterError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def _network_input(vgg: VGG, image: torch.Tensor | None, name: str) -> torch.Tensor | None:
+    """``image`` on the network's device and in its dtype (float64 images work); anything else is refused."""
+    if image is None:
+        return None
+    if not isinstance(image, torch.Tensor) or not image.is_floating_point():
+        kind = image.dtype if isinstance(image, torch.Tensor) else type(image).__name__
+        raise ParameterError(f"the {name} image must be a float tensor in [0, 1], got {kind}; use load_image")
+    if not torch.isfinite(image).all():
+        raise ParameterError(f"the {name} image has NaN or infinite values")
+    return image.to(vgg.device, vgg.mean.dtype)
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
+
+
+def check_memory(vgg: VGG, height: int, width: int, layers: Iterable[str]) -> None:
+    """Stop before a run at ``height`` x ``width`` px that would not fit in 80% of the free memory of ``vgg``'s
+    device, naming the largest size (long side, rounded down to 16 px) that fits and that ``layers`` allow, or saying
+    that none does."""
+    free = free_memory(vgg.device)
+    if free is None:
+        return
+    long, short = max(height, width), min(height, width)
+
+    def need(side: int) -> int:
+        return vgg.estimate_bytes(round(height * side / long), round(width * side / long), layers)
+
+    if need(long) <= 0.8 * free:
+        return
+    smallest = math.ceil(vgg.min_size(layers) * long / short)  # the long side at which the short one is large enough
+    sides = range(smallest, long)
+    fitting = bisect.bisect_left(sides, True, key=lambda side: need(side) > 0.8 * free)  # need grows with the side
+    fits = max(sides[fitting - 1] // 16 * 16, smallest) if fitting else None
+    if fits is None:
+        advice = f"no size fits: even {smallest} px, the smallest these layers allow, needs {_gib(need(smallest))}"
+        advice += f", more than the {_gib(0.8 * free)} a run may use; free memory or use shallower layers"
+    elif fits == smallest:
+        advice = f"use a size of {fits} px, the smallest these layers allow"
+    else:
+        advice = f"use a size of {fits} px or less"
+    raise ResourceError(
+        f"a {width}x{height} px run needs about {_gib(need(long))} but {_gib(free)} is free on {vgg.device}; {advice}"
+    )
+
+
+class Objective:
+    """Match the content image's feature maps and the style image's Gram matrices.
+
+    Calling it on an image returns the weighted loss terms, e.g. ``{"content": a*Lc, "style": b*Ls}``.
+    Give only ``content`` for content reconstruction, only ``style`` for style reconstruction, both
+    for style transfer. Targets are computed once, here. ``style_weight`` defaults to the paper's
+    alpha/beta = 1e-3 at 512 px, scaled to this image's pixel count (`default_style_weight`).
+    """
+
+    def __init__(
+        self,
+        vgg: VGG,
+        content: torch.Tensor | None = None,
+        style: torch.Tensor | None = None,
+        content_layers: Iterable[str] = CONTENT_LAYERS,
+        style_layers: Iterable[str] | Mapping[str, float] = STYLE_LAYERS,
+        content_weight: float = 1.0,
+        style_weight: float | None = None,
+        tv_weight: float = 0.0,
+        normalization: Normalization = "paper",
+    ) -> None:
+        if content is None and style is None:
+            raise ParameterError("an objective needs a content image, a style image, or both")
+        self.vgg, self.normalization = vgg, normalization
+        self.content_image = _network_input(vgg, content, "content")
+        self.style_image = _network_input(vgg, style, "style")
+        self.content_weight = check_weight("content_weight", content_weight)
+        self.shape = (self.content_image if content is not None else self.style_image).shape
+        if style_weight is None:
+            style_weight = default_style_weight(*self.shape[-2:])
+        self.style_weight = check_weight("style_weight", style_weight)
+        self.tv_weight = check_weight("tv_weight", tv_weight)
+
+        self.content_layers = vgg.check_layers(content_layers) if content is not None else []
+        if isinstance(style_layers, Mapping):
+            self.style_layer_weights = {k: check_weight(f"weight of {k}", v) for k, v in style_layers.items()}
+        else:
+            names = vgg.check_layers(style_layers) if style is not None else []
+            self.style_layer_weights = {name: 1 / len(names) for name in names}
+        self.style_layers = vgg.check_layers(self.style_layer_weights) if style is not None else []
+        self.layers = list(dict.fromkeys(self.content_layers + self.style_layers))
+
+        for image in (self.content_image, self.style_image):  # before the first forward pass
+            if image is not None:
+                check_memory(vgg, *image.shape[-2:], self.layers)
+        with torch.no_grad():
+            self.content_targets = vgg(self.content_image, self.content_layers) if self.content_layers else {}
+            style_features = vgg(self.style_image, self.style_layers) if self.style_layers else {}
+            self.style_targets = self.style_statistics(style_features) if self.style_layers else {}
+
+    def style_statistics(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The style targets from the style image's feature maps: Gram matrices, rescaled to the output's pixel
+        count (Gram matrices grow with it). Subclasses with another definition of style override this and
+        `style_term`."""
+        pixels = self.shape[-1] * self.shape[-2] / (self.style_image.shape[-1] * self.style_image.shape[-2])
+        return {k: gram_matrix(f) * pixels for k, f in features.items()}
+
+    def style_term(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The unweighted style loss of an image's feature maps against the targets: the paper's sum_l w_l E_l."""
+        return style_loss(features, self.style_targets, self.style_layer_weights, self.normalization)
+
+    @property
+    def device(self) -> torch.device:
+        """The network's device, where the targets are and the image is optimised."""
+        return self.vgg.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The network's dtype, in which the targets are and the image is optimised."""
+        return self.vgg.mean.dtype
+
+    def __call__(self, image: torch.Tensor) -> Losses:
+        """The weighted loss terms of ``image``: 'content', 'style' (where it has such layers), 'tv' (if weighted)."""
+        feats = self.vgg(image, self.layers)
+        terms = {}
+        if self.content_layers:
+            lc = sum(content_loss(feats[k], t, self.normalization) for k, t in self.content_targets.items())
+            terms["content"] = self.content_weight * lc / len(self.content_layers)
+        if self.style_layers:
+            terms["style"] = self.style_weight * self.style_term(feats)
+        if self.tv_weight:
+            terms["tv"] = self.tv_weight * total_variation(image)
+        return terms

@@ -1,0 +1,60 @@
+"""The shipped images are found wherever a notebook is opened: in a checkout, as a lone copy, or through NST_IMAGES."""
+
+import json
+
+import pytest
+
+from nst_helpers import ImageError, folders, images_dir, output_dir
+from nst_helpers.folders import checkout, shipped_images
+
+from .conftest import ROOT
+
+
+def fake_checkout(path):
+    (path / "images" / "content").mkdir(parents=True)
+    (path / "notebooks").mkdir()
+    return path
+
+
+def test_the_checkout_is_found_from_any_working_directory(monkeypatch, tmp_path):
+    monkeypatch.delenv(folders.IMAGES_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)  # a lone copy of a notebook: nothing around it
+    assert checkout() == ROOT and images_dir() == ROOT / "images"
+    assert (images_dir() / "content" / "astronaut.png").is_file()
+    assert output_dir() == ROOT / "outputs"
+    assert "swirls.png" in shipped_images("style") and "astronaut.png" not in shipped_images("style")
+
+
+def test_a_package_installed_from_a_checkout_finds_it_through_pip_s_record(monkeypatch, tmp_path):
+    source = fake_checkout(tmp_path / "src")
+    monkeypatch.setattr(folders, "__file__", str(tmp_path / "site-packages" / "nst_helpers" / "folders.py"))
+
+    class Record:  # what pip writes for `pip install /path/to/checkout` (PEP 610)
+        def read_text(self, name):
+            return json.dumps({"url": source.as_uri(), "dir_info": {}}) if name == "direct_url.json" else None
+
+    monkeypatch.setattr(folders.metadata, "distribution", lambda name: Record())
+    monkeypatch.delenv(folders.IMAGES_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert images_dir() == source / "images"
+
+
+def test_nst_images_names_the_folder_outright(monkeypatch, tmp_path):
+    (tmp_path / "content").mkdir()
+    monkeypatch.setenv(folders.IMAGES_ENV, str(tmp_path))
+    assert images_dir() == tmp_path
+    monkeypatch.setenv(folders.IMAGES_ENV, str(tmp_path / "nowhere"))
+    with pytest.raises(ImageError, match="NST_IMAGES=.* has no content/ folder") as err:
+        images_dir()
+    assert "\n" not in str(err.value)
+
+
+def test_without_a_checkout_a_one_line_error_and_outputs_in_the_working_directory(monkeypatch, tmp_path):
+    monkeypatch.setattr(folders, "_candidates", lambda: iter([tmp_path]))
+    monkeypatch.delenv(folders.IMAGES_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ImageError, match="images/ folder was not found.*set NST_IMAGES") as err:
+        images_dir()
+    assert "\n" not in str(err.value)
+    assert shipped_images("content", "style") == {}
+    assert output_dir() == tmp_path / "outputs"
