@@ -20,6 +20,7 @@ import torch
 from .losses import content_loss, gram_matrix, style_layer_loss
 
 SOLUTIONS_ENV = "NST_SOLUTIONS"  # set to 1 to fill the exercises with the reference solutions
+NOT_WRITTEN = "not written yet: replace the `raise NotImplementedError` line with your code"
 
 
 class CheckFailed(AssertionError):
@@ -31,14 +32,15 @@ class CheckFailed(AssertionError):
 
 
 def _inputs(*shape: int, seed: int) -> torch.Tensor:
-    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64).abs().requires_grad_(True)
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(*shape, generator=generator, dtype=torch.float64).abs().requires_grad_(True)
 
 
 def _call(name: str, fn: Callable, *args: torch.Tensor) -> torch.Tensor:
     try:
         out = fn(*args)
     except NotImplementedError:
-        raise CheckFailed(f"{name}: not written yet: replace the `raise NotImplementedError` line with your code") from None
+        raise CheckFailed(f"{name}: {NOT_WRITTEN}") from None
     except Exception as err:  # the learner's code raised: say so in one line
         raise CheckFailed(f"{name}: your function raised {type(err).__name__}: {err}") from None
     if out is None:
@@ -72,7 +74,8 @@ def _compare(name: str, outs: list[torch.Tensor], expected: list[torch.Tensor], 
 
 def _check_differentiable(name: str, out: torch.Tensor, source: torch.Tensor) -> None:
     if not out.requires_grad:
-        raise CheckFailed(f"{name}: the result is detached from the graph (no .detach(), .item(), .numpy() or torch.no_grad())")
+        raise CheckFailed(f"{name}: the result is detached from the graph "
+                          "(no .detach(), .item(), .numpy() or torch.no_grad())")
     (grad,) = torch.autograd.grad(out.sum(), source, allow_unused=True)
     if grad is None or not torch.isfinite(grad).all() or grad.abs().sum() == 0:
         raise CheckFailed(f"{name}: no gradient flows back to the features")
@@ -88,7 +91,8 @@ def check_content_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor])
     pairs = [(_inputs(1, 4, 3, 5, seed=s), _inputs(1, 4, 3, 5, seed=s + 10).detach()) for s in (1, 2)]
     outs = [_call(name, fn, f, p) for f, p in pairs]
     if outs[0].dim() != 0:
-        raise CheckFailed(f"{name}: should be a single number (a 0-d tensor), got shape {tuple(outs[0].shape)}; sum over all entries")
+        raise CheckFailed(f"{name}: should be a single number (a 0-d tensor), got shape {tuple(outs[0].shape)}; "
+                          "sum over all entries")
     expected = [content_loss(f.detach(), p) for f, p in pairs]
     n, m = 4, 15
     _compare(name, outs, expected, {
@@ -110,9 +114,11 @@ def check_gram_matrix(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
     expected = [gram_matrix(f.detach()) for f in feats]
     n, m = 4, 15
     if outs[0].shape[-2:] == (m, m):
-        raise CheckFailed(f"{name}: transposed: you computed F^T F ({m}x{m}, pixels x pixels); the Gram matrix is F F^T ({n}x{n}, channels)")
+        raise CheckFailed(f"{name}: transposed: you computed F^T F ({m}x{m}, pixels x pixels); "
+                          f"the Gram matrix is F F^T ({n}x{n}, channels)")
     if outs[0].shape == (n, n):
-        raise CheckFailed(f"{name}: shape ({n}, {n}) has lost the batch dimension; return (1, {n}, {n}) (use F.reshape(b, n, h*w))")
+        raise CheckFailed(f"{name}: shape ({n}, {n}) has lost the batch dimension; "
+                          f"return (1, {n}, {n}) (use F.reshape(b, n, h*w))")
     if outs[0].shape == expected[0].shape and not torch.allclose(outs[0], outs[0].transpose(-1, -2)):
         raise CheckFailed(f"{name}: not symmetric: a Gram matrix is F F^T, inner products of every pair of channels")
     _compare(name, outs, expected, {
@@ -156,14 +162,19 @@ def check_total_loss(fn: Callable[[torch.Tensor, torch.Tensor, float, float], to
     if near(3 * 7 + 5 * 2):
         raise CheckFailed(f"{name}: alpha and beta are swapped: alpha weighs the content loss, beta the style loss")
     if near((2 * 3 + 7 * 5) / 9) or near((2 * 3 + 7 * 5) / 2):
-        raise CheckFailed(f"{name}: don't divide by the weights (or average): the total is alpha * L_content + beta * L_style")
+        raise CheckFailed(f"{name}: don't divide by the weights (or average): "
+                          "the total is alpha * L_content + beta * L_style")
     if not near(2 * 3 + 7 * 5):
-        raise CheckFailed(f"{name}: got {out.item():.6g}, expected alpha * L_content + beta * L_style = {2 * 3 + 7 * 5}")
+        raise CheckFailed(f"{name}: got {out.item():.6g}, "
+                          f"expected alpha * L_content + beta * L_style = {2 * 3 + 7 * 5}")
     _check_differentiable(name, out, lc)
     _ok(name)
 
 
-def check_step(fn: Callable[[torch.Tensor, torch.optim.Optimizer, Callable[[torch.Tensor], torch.Tensor]], object]) -> None:
+LossFn = Callable[[torch.Tensor], torch.Tensor]
+
+
+def check_step(fn: Callable[[torch.Tensor, torch.optim.Optimizer, LossFn], object]) -> None:
     """``fn(image, optimizer, loss_fn)``: one optimisation step (zero the gradient, loss, backward, step)."""
     name = "optimisation step"
     target = torch.linspace(0, 1, 12).reshape(1, 3, 2, 2)
@@ -179,7 +190,7 @@ def check_step(fn: Callable[[torch.Tensor, torch.optim.Optimizer, Callable[[torc
         middle = image.detach().clone()
         fn(image, optimizer, loss_fn)
     except NotImplementedError:
-        raise CheckFailed(f"{name}: not written yet: replace the `raise NotImplementedError` line with your code") from None
+        raise CheckFailed(f"{name}: {NOT_WRITTEN}") from None
     except Exception as err:
         raise CheckFailed(f"{name}: your function raised {type(err).__name__}: {err}") from None
     if image.grad is None:
@@ -190,7 +201,8 @@ def check_step(fn: Callable[[torch.Tensor, torch.optim.Optimizer, Callable[[torc
     if after >= before:
         raise CheckFailed(f"{name}: the loss went up: step against the gradient (minimise, don't maximise)")
     if not torch.allclose(image.grad, 2 * (middle - target), atol=1e-6):  # the gradient of the last step alone
-        raise CheckFailed(f"{name}: gradients accumulate across steps: call optimizer.zero_grad() before loss.backward()")
+        raise CheckFailed(f"{name}: gradients accumulate across steps: "
+                          "call optimizer.zero_grad() before loss.backward()")
     _ok(name)
 
 
@@ -199,7 +211,7 @@ def _style_solution(f: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
     return style_layer_loss(gram_matrix(f), a, n, h * w)
 
 
-def _step_solution(image: torch.Tensor, optimizer: torch.optim.Optimizer, loss_fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
+def _step_solution(image: torch.Tensor, optimizer: torch.optim.Optimizer, loss_fn: LossFn) -> None:
     optimizer.zero_grad()
     loss_fn(image).backward()
     optimizer.step()
