@@ -198,7 +198,7 @@ def _add_run_options(p: argparse.ArgumentParser, init: str) -> None:
     p.add_argument("-o", "--output", required=True, help="output image (.png or .jpg); never one of the inputs")
     p.add_argument("--size", type=_positive_int, help="long side in px (default: from the profile)")
     p.add_argument("--steps", type=_positive_int, help="optimisation steps (default: from the profile)")
-    p.add_argument("--init", choices=["content", "style", "noise"], default=init)
+    p.add_argument("--init", choices=["content", "style", "noise", "uniform"], default=init)
     p.add_argument("--optimizer", choices=["lbfgs", "adam"], default="lbfgs")
     p.add_argument("--pooling", choices=["avg", "max"], default="avg")
     p.add_argument("--arch", choices=["vgg19", "vgg16"], default="vgg19")

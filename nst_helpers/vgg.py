@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from .errors import LayerError, ParameterError, WeightsError
+from .normalization import load_scales, normalize
 from .profiles import get_device
 
 # Convolutions per block, and channels per block.
@@ -162,6 +163,8 @@ class VGG(nn.Module):
 
     >>> vgg = VGG("vgg19", weights="caffe", pooling="avg")
     >>> feats = vgg(image, ["conv4_2", "relu1_1"])   # image: RGB in [0, 1], (B, 3, H, W)
+
+    ``normalized=True`` gives the paper's normalised VGG19: each filter's mean activation is one (normalization.py).
     """
 
     def __init__(
@@ -171,8 +174,11 @@ class VGG(nn.Module):
         pooling: Pooling = "avg",
         device: str | torch.device | None = None,
         preprocessing: str | None = None,
+        normalized: bool = False,
     ) -> None:
         super().__init__()
+        if normalized and (weights != "caffe" or arch != "vgg19"):
+            raise WeightsError("normalized=True needs the paper's network: arch='vgg19' with weights='caffe'")
         self.arch, self.pooling = arch, pooling
         self.layer_names = layer_names(arch)
         self.features = nn.Sequential(*_make_layers(arch, pooling))
@@ -182,7 +188,9 @@ class VGG(nn.Module):
         except RuntimeError:
             raise WeightsError(f"weights {str(weights)!r} do not fit {arch} "
                                "(wrong architecture or not a VGG state dict)") from None
-        self.weights = str(weights)
+        if normalized:
+            normalize(self.features, self.layer_names, load_scales())
+        self.weights, self.normalized = str(weights), normalized
         self.preprocessing = preprocessing or default_preprocessing
         if self.preprocessing not in PREPROCESSING:
             raise ParameterError(f"unknown preprocessing {self.preprocessing!r}; use one of {', '.join(PREPROCESSING)}")
@@ -198,6 +206,11 @@ class VGG(nn.Module):
         """RGB in [0, 1] -> what the weights were trained on."""
         x = image.flip(1) if self.bgr else image
         return (x * self.scale - self.mean) / self.std
+
+    def mean_color(self) -> torch.Tensor:
+        """The mean colour of the weights' training set, as an RGB image in [0, 1] of shape (1, 3, 1, 1)."""
+        rgb = self.mean / self.scale  # the input that preprocesses to zero
+        return (rgb.flip(1) if self.bgr else rgb).clamp(0, 1)
 
     def check_layers(self, layers: Iterable[str]) -> list[str]:
         """The layer names as a list; an unknown name raises a `LayerError` listing the valid ones."""
@@ -249,4 +262,4 @@ class VGG(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"arch={self.arch!r}, weights={self.weights!r}, pooling={self.pooling!r}, "
-                f"preprocessing={self.preprocessing!r}")
+                f"preprocessing={self.preprocessing!r}, normalized={self.normalized}")

@@ -220,7 +220,7 @@ class TransferExplorer(Explorer):
         self.style_weights = {name: W.FloatSlider(value=1.0, min=0.0, max=1.0, step=0.05, continuous_update=False,
                                                   readout_format=".2f", layout=W.Layout(width="190px"))
                               for name in STYLE_LAYERS}
-        self.init = W.Dropdown(options=["content", "style", "noise"], value="content", description="init",
+        self.init = W.Dropdown(options=["content", "style", "noise", "uniform"], value="content", description="init",
                                style={"description_width": "70px"}, layout=W.Layout(width="200px"))
         self.optimizer = W.ToggleButtons(options=["lbfgs", "adam"], value="lbfgs", style={"button_width": "64px"})
         self.pooling = W.ToggleButtons(options=["avg", "max"], value="avg", style={"button_width": "64px"})
