@@ -118,8 +118,8 @@ def optimize_image(
 ) -> Result:
     """Optimise an image's pixels to minimise the sum of ``objective(image)``'s terms; returns a `Result`.
 
-    ``init`` is 'content', 'style', the paper's 'noise', 'uniform' noise or an image tensor (see `initial_image`). One step is
-    one loss + gradient evaluation. 'lbfgs' (``lr`` default 1.0, a history of 100, no tolerance stops: a run
+    ``init`` is 'content', 'style', the paper's 'noise', 'uniform' noise or an image tensor (see `initial_image`).
+    One step is one loss + gradient evaluation. 'lbfgs' (``lr`` default 1.0, a history of 100, no tolerance stops: a run
     lasts ``steps`` unless stopped) minimises the loss rescaled so that a plain gradient step moves the pixels by
     ``FIRST_STEP`` (RMS) at the start; 'adam' (``lr`` default 0.02)
     multiplies its learning rate by 0.3 after half and again after three quarters of the steps.
