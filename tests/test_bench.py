@@ -102,3 +102,12 @@ def test_nst_bench_outside_a_checkout_says_so_in_one_line(monkeypatch, capsys):
     assert cli.main(["bench"]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "checkout" in err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is here, so tools/gpu_check.sh would run in full")
+def test_gpu_check_parses_and_says_in_one_line_that_it_needs_a_gpu():
+    script = ROOT / "tools" / "gpu_check.sh"
+    assert subprocess.run(["bash", "-n", script]).returncode == 0
+    proc = subprocess.run(["bash", script, sys.executable], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    assert proc.stderr.startswith("gpu_check: no CUDA GPU here")
