@@ -19,11 +19,11 @@ lab: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-# conftest.py sets the quick profile, the exercises' solutions and matplotlib's Agg backend (unless already set).
+# conftest.py sets the quick profile, fp32, the exercises' solutions and matplotlib's Agg backend (unless already set).
 test: $(STAMP) lint
 	$(BIN)/python -m pytest --nbval-lax tests notebooks
 
-# The science checks (tests/test_science.py, every numbered notebook) under 1 thread, oneDNN off and seeds 1 and 2,
+# The science checks (tests/test_science.py, every numbered notebook) under 1 thread, oneDNN off, seeds 1, 2 and bf16,
 # with each check's worst margin over them (tools/variants.py; the table also goes to test-artifacts/variants.md).
 variants: $(STAMP)
 	$(BIN)/python tools/variants.py

@@ -27,6 +27,7 @@ from .folders import checkout
 from .images import check_save_path, load_image, save_image
 from .objective import Objective, check_memory, check_weight
 from .optimize import optimize_image
+from .precision import PRECISIONS, resolve
 from .profiles import PROFILES, profile
 from .vgg import CONTENT_LAYERS, STYLE_LAYERS, VGG, caffe_weights_path, sha256
 
@@ -124,13 +125,13 @@ def _save(image: torch.Tensor, output: Path) -> tuple[Path, str | None]:
 
 
 def doctor(args: argparse.Namespace) -> None:
-    """Print versions, device, weights and profile: what a helper needs to know about this machine."""
+    """Print versions, device, weights, profile and precision: what a helper needs to know about this machine."""
     import torch
     import torchvision
 
     from . import __version__
 
-    p = profile(args.profile, device=args.device)
+    p = profile(args.profile, device=args.device, precision=args.precision)
     print(f"nst_helpers {__version__}, python {platform.python_version()}, torch {torch.__version__}, "
           f"torchvision {torchvision.__version__}")
     print(f"device: {p.device} (cuda available: {torch.cuda.is_available()})")
@@ -142,12 +143,14 @@ def doctor(args: argparse.Namespace) -> None:
     except NSTError as err:
         print(f"weights: PROBLEM: {err}")
     print(p)
+    print(f"precision: {resolve(p.precision, p.device)}")
 
 
 def transfer(args: argparse.Namespace) -> int:
     """Style transfer of CONTENT in the style of STYLE, written to OUT."""
     output = _check_output(args.output, [args.content, args.style, args.weights])
-    p = profile(args.profile, device=args.device)
+    p = profile(args.profile, device=args.device, precision=args.precision)
+    precision = resolve(p.precision, p.device)
     vgg = VGG(args.arch, weights=args.weights, pooling=args.pooling, device=p.device)
     size = _size(vgg, args.size or p.size, args.content_layer + args.style_layers)
     content = load_image(args.content, size=size)
@@ -155,6 +158,7 @@ def transfer(args: argparse.Namespace) -> int:
     objective = Objective(
         vgg, content, style, args.content_layer, args.style_layers,
         content_weight=args.content_weight, style_weight=args.style_weight, tv_weight=args.tv_weight,
+        precision=precision,
     )
     return _run(objective, args, p.steps, output)
 
@@ -162,14 +166,15 @@ def transfer(args: argparse.Namespace) -> int:
 def reconstruct(args: argparse.Namespace) -> int:
     """Reconstruct IMAGE's content (feature maps) or style (Gram matrices) from noise."""
     output = _check_output(args.output, [args.image, args.weights])
-    p = profile(args.profile, device=args.device)
+    p = profile(args.profile, device=args.device, precision=args.precision)
+    precision = resolve(p.precision, p.device)
     vgg = VGG(args.arch, weights=args.weights, pooling=args.pooling, device=p.device)
     layers = args.layers or list(CONTENT_LAYERS if args.what == "content" else STYLE_LAYERS)
     image = load_image(args.image, size=_size(vgg, args.size or p.size, layers))
     if args.what == "content":
-        objective = Objective(vgg, content=image, content_layers=layers)
+        objective = Objective(vgg, content=image, content_layers=layers, precision=precision)
     else:
-        objective = Objective(vgg, style=image, style_layers=layers)
+        objective = Objective(vgg, style=image, style_layers=layers, precision=precision)
     return _run(objective, args, p.steps, output)
 
 
@@ -190,7 +195,8 @@ def _run(objective: Objective, args: argparse.Namespace, default_steps: int, out
     if result.stopped or problem:
         print(f"nst: error: {'; '.join(filter(None, [result.stopped, wrote]))}", file=sys.stderr)
         return 2
-    print(f"{wrote} ({result.steps} steps, {result.seconds:.1f} s, final loss {result.history['total'][-1]:.4g})")
+    done = f"{result.steps} steps, {result.seconds:.1f} s, {objective.precision.name}"
+    print(f"{wrote} ({done}, final loss {result.history['total'][-1]:.4g})")
     return 0
 
 
@@ -207,6 +213,13 @@ def _add_run_options(p: argparse.ArgumentParser, init: str) -> None:
     p.add_argument("--device", help="cpu, cuda or mps (default: the fastest available)")
     p.add_argument("--profile", choices=list(PROFILES),
                    help="quick, lab or paper (default: $NST_PROFILE, else by device)")
+    _add_precision(p)
+
+
+def _add_precision(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--precision", choices=PRECISIONS, help="of the network's forward pass: auto (bf16 where this "
+                   "hardware runs it faster, else fp32), fp32, bf16, or fp16 on CUDA (default: $NST_PRECISION, "
+                   "else auto)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -214,9 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="nst", description="Neural style transfer (Gatys et al.) from the command line.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    d = sub.add_parser("doctor", help="versions, device, weights and profile")
+    d = sub.add_parser("doctor", help="versions, device, weights, profile and precision")
     d.add_argument("--device")
     d.add_argument("--profile", choices=list(PROFILES))
+    _add_precision(d)
     d.set_defaults(func=doctor)
 
     t = sub.add_parser("transfer", help="paint CONTENT in the style of STYLE")
