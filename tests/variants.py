@@ -15,7 +15,9 @@ import os
 
 import torch
 
-VARIANTS = ["", "threads=1", "onednn=off", "seed=1", "seed=2", "precision=bf16"]  # what `make variants` runs; "" is the default
+# what `make variants` runs; "" is the default. "precision=bf16" works (tests/test_variants.py) but is not in the list until
+# the science checks are confirmed under it on a CPU where bf16 pays (this one, AVX512-BF16 without AMX, is slower).
+VARIANTS = ["", "threads=1", "onednn=off", "seed=1", "seed=2"]
 
 
 class _ShiftedGenerator(torch.Generator):
