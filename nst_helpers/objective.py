@@ -13,10 +13,11 @@ from collections.abc import Iterable, Mapping
 
 import torch
 
+from .backbone import Backbone
 from .errors import ParameterError, ResourceError
 from .losses import Normalization, content_loss, gram_matrix, style_loss, total_variation
 from .profiles import free_memory
-from .vgg import CONTENT_LAYERS, STYLE_LAYERS, VGG
+from .vgg import CONTENT_LAYERS, STYLE_LAYERS
 
 Losses = dict[str, torch.Tensor]
 
@@ -48,7 +49,7 @@ def check_weight(name: str, value: float) -> float:
     return float(value)
 
 
-def _network_input(vgg: VGG, image: torch.Tensor | None, name: str) -> torch.Tensor | None:
+def _network_input(vgg: Backbone, image: torch.Tensor | None, name: str) -> torch.Tensor | None:
     """``image`` on the network's device and in its dtype (float64 images work); anything else is refused."""
     if image is None:
         return None
@@ -64,7 +65,7 @@ def _gib(n: float) -> str:
     return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
 
 
-def check_memory(vgg: VGG, height: int, width: int, layers: Iterable[str]) -> None:
+def check_memory(vgg: Backbone, height: int, width: int, layers: Iterable[str]) -> None:
     """Stop before a run at ``height`` x ``width`` px that would not fit in 80% of the free memory of ``vgg``'s
     device, naming the largest size (long side, rounded down to 16 px) that fits and that ``layers`` allow, or saying
     that none does."""
@@ -105,7 +106,7 @@ class Objective:
 
     def __init__(
         self,
-        vgg: VGG,
+        vgg: Backbone,
         content: torch.Tensor | None = None,
         style: torch.Tensor | None = None,
         content_layers: Iterable[str] = CONTENT_LAYERS,
