@@ -1,4 +1,4 @@
-"""The `nst` command: doctor, transfer, reconstruct, and bench (from a checkout).
+"""The `nst` command: doctor, transfer, reconstruct, weights fetch, and bench (from a checkout).
 
 Every user error prints one line on stderr and exits with code 2, checked before the work starts where it can
 be. The output path is written only at the end of a run. Ctrl-C, SIGTERM and SIGHUP stop a run, save its best
@@ -21,14 +21,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import torch
+import torchvision
 
+from . import __version__
+from .backbone import ARCHITECTURES, Backbone
 from .errors import NSTError, ParameterError
 from .folders import checkout
 from .images import check_save_path, load_image, save_image
 from .objective import Objective, check_memory, check_weight
 from .optimize import optimize_image
 from .profiles import PROFILES, profile
-from .vgg import CONTENT_LAYERS, STYLE_LAYERS, VGG, caffe_weights_path, sha256
+from .vgg import VGG, caffe_weights_path, sha256
+from .weights import TORCHVISION_WEIGHTS, fetch, hub_file
 
 
 class _Parser(argparse.ArgumentParser):
@@ -70,14 +74,14 @@ def _check_output(text: str, inputs: list[str]) -> Path:
     if "://" in text:
         raise ParameterError(f"output {text} is a URL; give a local file name")
     path = check_save_path(text)
-    for source in inputs:
+    for source in filter(None, inputs):  # --weights may be unset
         other = os.path.expanduser(source)
         if "://" not in source and os.path.exists(path) and os.path.exists(other) and os.path.samefile(path, other):
             raise ParameterError(f"output {text} is the input {source}: it would be overwritten; write to another name")
     return path
 
 
-def _size(vgg: VGG, size: int, layers: list[str]) -> int:
+def _size(vgg: Backbone, size: int, layers: list[str]) -> int:
     """``size``, once a square run of that size fits in memory: a square bounds every aspect ratio, and this runs
     before any image is resized or any feature computed."""
     check_memory(vgg, size, size, layers)
@@ -124,12 +128,7 @@ def _save(image: torch.Tensor, output: Path) -> tuple[Path, str | None]:
 
 
 def doctor(args: argparse.Namespace) -> None:
-    """Print versions, device, weights and profile: what a helper needs to know about this machine."""
-    import torch
-    import torchvision
-
-    from . import __version__
-
+    """Print versions, device, weights (and which networks run offline) and profile: what a helper needs to know."""
     p = profile(args.profile, device=args.device)
     print(f"nst_helpers {__version__}, python {platform.python_version()}, torch {torch.__version__}, "
           f"torchvision {torchvision.__version__}")
@@ -141,21 +140,42 @@ def doctor(args: argparse.Namespace) -> None:
         print("  loads: ok")
     except NSTError as err:
         print(f"weights: PROBLEM: {err}")
+    for arch in sorted(ARCHITECTURES):  # what runs offline, besides the bundled weights above
+        cached = "cached" if hub_file(arch).is_file() else f"not cached (`nst weights fetch {arch}` once online)"
+        print(f"network {arch}: weights 'random', 'torchvision' {cached}")
     print(p)
+
+
+def weights(args: argparse.Namespace) -> int:
+    """Fetch torchvision's weights of each ARCH into torch.hub's cache: one line each, exit 2 if any failed."""
+    failed = 0
+    for arch in args.archs:
+        try:
+            print(f"{arch}: {fetch(arch)}")
+        except Exception as err:  # offline, blocked, a broken download ...
+            failed += 1
+            print(f"nst: error: cannot fetch {arch} ({type(err).__name__}); {hub_file(arch)} missing", file=sys.stderr)
+    return 2 if failed else 0
+
+
+def _network(args: argparse.Namespace, device: torch.device) -> Backbone:
+    """The network of the options; --weights defaults to 'caffe' for a VGG, 'torchvision' for the others."""
+    weights = args.weights or ("caffe" if args.arch.startswith("vgg") else "torchvision")
+    return Backbone(args.arch, weights=weights, pooling=args.pooling, device=device)
 
 
 def transfer(args: argparse.Namespace) -> int:
     """Style transfer of CONTENT in the style of STYLE, written to OUT."""
     output = _check_output(args.output, [args.content, args.style, args.weights])
     p = profile(args.profile, device=args.device)
-    vgg = VGG(args.arch, weights=args.weights, pooling=args.pooling, device=p.device)
-    size = _size(vgg, args.size or p.size, args.content_layer + args.style_layers)
+    vgg = _network(args, p.device)
+    content_layers = vgg.content_layers if args.content_layer is None else args.content_layer
+    style_layers = vgg.style_layers if args.style_layers is None else args.style_layers
+    size = _size(vgg, args.size or p.size, [*content_layers, *style_layers])
     content = load_image(args.content, size=size)
     style = load_image(args.style, size=size)
-    objective = Objective(
-        vgg, content, style, args.content_layer, args.style_layers,
-        content_weight=args.content_weight, style_weight=args.style_weight, tv_weight=args.tv_weight,
-    )
+    objective = Objective(vgg, content, style, content_layers, style_layers, content_weight=args.content_weight,
+                          style_weight=args.style_weight, tv_weight=args.tv_weight)
     return _run(objective, args, p.steps, output)
 
 
@@ -163,8 +183,8 @@ def reconstruct(args: argparse.Namespace) -> int:
     """Reconstruct IMAGE's content (feature maps) or style (Gram matrices) from noise."""
     output = _check_output(args.output, [args.image, args.weights])
     p = profile(args.profile, device=args.device)
-    vgg = VGG(args.arch, weights=args.weights, pooling=args.pooling, device=p.device)
-    layers = args.layers or list(CONTENT_LAYERS if args.what == "content" else STYLE_LAYERS)
+    vgg = _network(args, p.device)
+    layers = args.layers or list(vgg.content_layers if args.what == "content" else vgg.style_layers)
     image = load_image(args.image, size=_size(vgg, args.size or p.size, layers))
     if args.what == "content":
         objective = Objective(vgg, content=image, content_layers=layers)
@@ -201,12 +221,11 @@ def _add_run_options(p: argparse.ArgumentParser, init: str) -> None:
     p.add_argument("--init", choices=["content", "style", "noise"], default=init)
     p.add_argument("--optimizer", choices=["lbfgs", "adam"], default="lbfgs")
     p.add_argument("--pooling", choices=["avg", "max"], default="avg")
-    p.add_argument("--arch", choices=["vgg19", "vgg16"], default="vgg19")
-    p.add_argument("--weights", default="caffe", help="'caffe' (bundled), 'torchvision' (online) or a state-dict path")
+    p.add_argument("--arch", choices=sorted(ARCHITECTURES), default="vgg19")
+    p.add_argument("--weights", help="'caffe' (bundled; a VGG's default), 'torchvision' (others'), 'random' or a file")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", help="cpu, cuda or mps (default: the fastest available)")
-    p.add_argument("--profile", choices=list(PROFILES),
-                   help="quick, lab or paper (default: $NST_PROFILE, else by device)")
+    p.add_argument("--profile", choices=list(PROFILES), help="quick, lab or paper (default: $NST_PROFILE or by device)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -224,13 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("style")
     _add_run_options(t, init="content")
     t.add_argument("--content-weight", type=_weight, default=1.0, help="alpha (default 1)")
-    t.add_argument("--style-weight", type=_weight,
-                   help="beta (default: 1e3 at 512 px, as in the paper, scaled with the pixel count)")
+    t.add_argument("--style-weight", type=_weight, help="beta (default: the paper's 1e3 at 512 px, scaled)")
     t.add_argument("--tv-weight", type=_weight, default=0.0)
-    t.add_argument("--content-layer", type=_layers, default=list(CONTENT_LAYERS),
-                   help="default relu4_2 (the paper's conv4_2, after its ReLU)")
-    t.add_argument("--style-layers", type=_layers, default=list(STYLE_LAYERS),
-                   help="comma-separated; default relu1_1,...,relu5_1")
+    t.add_argument("--content-layer", type=_layers, help="default: the network's; VGG's relu4_2 (the paper's conv4_2)")
+    t.add_argument("--style-layers", type=_layers, help="comma-separated; default: the network's; VGG's relu1_1,...")
     t.set_defaults(func=transfer)
 
     sub.add_parser("bench", help="time and memory per evaluation, beside peers (see `nst bench --help`)")
@@ -239,9 +255,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("what", choices=["content", "style"])
     r.add_argument("image")
     _add_run_options(r, init="noise")
-    r.add_argument("--layers", type=_layers,
-                   help="comma-separated layer names (default: relu4_2 / relu1_1,...,relu5_1)")
+    r.add_argument("--layers", type=_layers, help="comma-separated (default: the network's: relu4_2 / relu1_1,...)")
     r.set_defaults(func=reconstruct)
+
+    w = sub.add_parser("weights", help="fetch torchvision's weights into torch.hub's cache, once, online")
+    w.add_argument("action", choices=["fetch"])
+    w.add_argument("archs", nargs="+", choices=sorted(TORCHVISION_WEIGHTS), help="vgg16, resnet50, ...")
+    w.set_defaults(func=weights)
     return parser
 
 
