@@ -79,7 +79,7 @@ def _caffe_state_dict(arch: str) -> dict[str, torch.Tensor]:
     """The original (Caffe) VGG19 conv weights, dequantized, keyed like torchvision's ``features``."""
     if arch != "vgg19":
         raise WeightsError(f"no bundled Caffe weights for {arch}: only vgg19 has them; "
-                           "use weights='torchvision' (online) or a state-dict path")
+                           f"use weights='torchvision' (`nst weights fetch {arch}` once online), 'random' or a file")
     path = caffe_weights_path()
     if sha256(path) != CAFFE_SHA256:
         raise WeightsError(
