@@ -111,12 +111,12 @@ def network_run(name: str, net: Backbone):
 
 
 NETWORKS = {  # offline, only the first two are there
-    "VGG19, Caffe (bundled)": lambda: vgg,
-    "VGG19, random weights (Adam)": lambda: Backbone("vgg19", weights="random"),
-    "VGG16, torchvision": lambda: Backbone("vgg16", weights="torchvision"),
-    "ResNet-50, torchvision": lambda: Backbone("resnet50", weights="torchvision"),
-    "ResNet-50, softmax features": lambda: Backbone("resnet50", weights="torchvision", softmax=1.0),
-    "GoogLeNet, torchvision": lambda: Backbone("googlenet", weights="torchvision"),
+    "VGG19 Caffe": lambda: vgg,
+    "VGG19 random (Adam)": lambda: Backbone("vgg19", weights="random"),
+    "VGG16": lambda: Backbone("vgg16", weights="torchvision"),  # torchvision's weights from here on
+    "ResNet-50": lambda: Backbone("resnet50", weights="torchvision"),
+    "ResNet-50 softmax": lambda: Backbone("resnet50", weights="torchvision", softmax=1.0),
+    "GoogLeNet": lambda: Backbone("googlenet", weights="torchvision"),
 }
 network_runs = {}
 for name, make in NETWORKS.items():
@@ -142,7 +142,7 @@ fig = show_images([r.image for r in network_runs.values()],
 # of its deeper layers are *peaky*, a few large values in a few channels with low entropy, so its Gram matrices are
 # dominated by a handful of entries and the optimisation matches those and little else. VGG's features are spread
 # more evenly. Their remedy is a softmax over each layer's activations, $\sigma(F / T)$, which raises the entropy:
-# `Backbone(..., softmax=T)` (the row "softmax features"; they use $T = 1$), and with it ResNet transfers about as
+# `Backbone(..., softmax=T)` ("ResNet-50 softmax"; they use $T = 1$), and with it ResNet transfers about as
 # well as VGG. GoogLeNet falls in between. (Kaiming's initialisation has no such peaks, which is one more reason why
 # the random VGG19 transfers at all.)
 
@@ -250,14 +250,14 @@ panels = {"style": style, "texture, trained weights": textures["trained"].image,
           "texture, random weights": textures["random"].image, "content": content}
 for name, result in transfers.items():
     below = style_of["photo"] / style_of[name]
-    panels[f"transfer, {name} weights\nstyle loss {below:.1f}x below the photo's"] = result.image
+    panels[f"transfer, {name} weights\nstyle loss {below:.1f}x lower"] = result.image  # than the photo's
 fig = show_images(panels, ncols=3, size=2.2)
 
 # %% [markdown]
 # **What to notice.**
 #
-# - The random network's texture has the painting's colours in the right proportions and a fine grain of short
-#   strokes. The trained network agrees: at relu1_1 and relu2_1 the random texture is nearly as close to the
+# - The random network's texture has the painting's colours in the right proportions, as blobs of yellow in a
+#   grainy blue. The trained network agrees: at relu1_1 and relu2_1 the random texture is nearly as close to the
 #   painting as the trained network's own, tens of times closer than noise. Random filters of a few pixels already
 #   measure colour and local contrast, as Ustyuzhaninov et al. and He et al. found.
 # - At relu3_1 to relu5_1 it is as far from the painting as the noise was: no swirls, no stars, nothing larger than

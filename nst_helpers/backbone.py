@@ -8,8 +8,8 @@ maps, computed by torchvision's feature extraction, which keeps only the part of
 pass stops at the deepest layer asked for. `VGG` (vgg.py) is the VGG case, with the paper's defaults.
 
 Weights: "torchvision" (trained on ImageNet, read from torch.hub's cache, which `nst weights fetch` fills),
-"random" (seeded Kaiming initialisation, always there), or a state-dict file; VGG19 also has "caffe" (vgg.py).
-Each source brings its preprocessing, applied here and nowhere else.
+"random" (seeded Kaiming initialisation, always there), or a state-dict file (weights.py); VGG19 also has
+"caffe" (vgg.py). Each source brings its preprocessing, applied by `Backbone.preprocess` and nowhere else.
 """
 
 from __future__ import annotations
