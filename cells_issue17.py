@@ -257,16 +257,17 @@ fig = show_images(panels, ncols=3, size=2.2)
 # **What to notice.**
 #
 # - The random network's texture has the painting's colours in the right proportions, as blobs of yellow in a
-#   grainy blue. The trained network agrees: at relu1_1 and relu2_1 the random texture is nearly as close to the
-#   painting as the trained network's own, tens of times closer than noise. Random filters of a few pixels already
-#   measure colour and local contrast, as Ustyuzhaninov et al. and He et al. found.
-# - At relu3_1 to relu5_1 it is as far from the painting as the noise was: no swirls, no stars, nothing larger than
-#   a few pixels. That is what training adds: deep filters tuned to the curves, blobs and textures of natural
-#   images, whose co-occurrences describe a painting's larger structures. Random deep filters mix their inputs
-#   without preference, so their Gram matrices hold little more than the colour and grain below them.
+#   grainy blue. The trained network agrees: at relu1_1 it is tens of times closer to the painting than the noise
+#   was, at relu2_1 about ten times (the trained network's own texture is closer still). Random filters of a few
+#   pixels already measure colour and local contrast, as Ustyuzhaninov et al. and He et al. found.
+# - From relu4_1 up it is about as far from the painting as the noise was (at relu3_1 it depends on the draw): no
+#   swirls, no stars, nothing larger than a few pixels. That is what training adds: deep filters tuned to the
+#   curves, blobs and textures of natural images, whose co-occurrences describe a painting's larger structures.
+#   Random deep filters mix their inputs without preference, so their Gram matrices hold little more than the
+#   colour and grain below them.
 # - The second random network, as judge, prefers the *random* texture: random VGG19s of other seeds agree with each
 #   other, since what their Gram matrices hold is mostly colour and grain. Each network measures style in its own
-#   terms, so "closer to the painting" always needs a judge; the trained network's texture pleases both.
+#   terms, so "closer to the painting" always needs a judge.
 # - The transfer with random weights likewise takes the painting's palette and a fine grain, not its strokes; by
 #   the trained network's measure its style loss falls a few times below the photo's, the trained transfer's far
 #   more.
