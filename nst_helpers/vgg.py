@@ -19,6 +19,7 @@ from torchvision.models.vgg import cfgs, make_layers
 
 from .backbone import ARCHITECTURES, Architecture, Backbone, Pooling, prepare
 from .errors import ParameterError, WeightsError
+from .normalization import load_scales, normalize
 from .weights import read_state_dict, torchvision_state_dict
 
 # Convolutions per block, and channels per block.
@@ -137,6 +138,8 @@ class VGG(Backbone):
 
     >>> vgg = VGG("vgg19", weights="caffe", pooling="avg")
     >>> feats = vgg(image, ["conv4_2", "relu1_1"])   # image: RGB in [0, 1], (B, 3, H, W)
+
+    ``normalized=True`` gives the paper's normalised VGG19: each filter's mean activation is one (normalization.py).
     """
 
     def __init__(
@@ -146,14 +149,25 @@ class VGG(Backbone):
         pooling: Pooling = "avg",
         device: str | torch.device | None = None,
         preprocessing: str | None = None,
+        normalized: bool = False,
     ) -> None:
+        if normalized and (weights != "caffe" or arch != "vgg19"):
+            raise WeightsError("normalized=True needs the paper's network: arch='vgg19' with weights='caffe'")
         layer_names(arch)  # only VGGs
         super().__init__(arch, weights, pooling, device, preprocessing)
+        if normalized:
+            normalize(self.features, self.layer_names, load_scales())
+        self.normalized = normalized
 
     @property
     def features(self) -> nn.Sequential:
         """The network: conv1_1, relu1_1, ..., pool5, indexed like torchvision's ``vgg19().features``."""
         return self.network
+
+    def mean_color(self) -> torch.Tensor:
+        """The mean colour of the weights' training set, as an RGB image in [0, 1] of shape (1, 3, 1, 1)."""
+        rgb = self.mean / self.scale  # the input that preprocesses to zero
+        return (rgb.flip(1) if self.bgr else rgb).clamp(0, 1)
 
     def estimate_bytes(self, height: int, width: int, layers: Iterable[str]) -> int:
         """Rough memory of one loss + gradient evaluation: every activation up to the deepest layer,
@@ -169,3 +183,6 @@ class VGG(Backbone):
             elements += channels * height * width
         weights = sum(p.numel() for p in self.parameters())
         return 4 * (2 * elements + weights)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", normalized={self.normalized}"

@@ -1,5 +1,9 @@
-"""Shared fixtures: the bundled VGG19 (loaded once) and the shipped images at the quick profile's size."""
+"""Shared fixtures: the bundled VGG19 (loaded once) and the shipped images at the quick profile's size.
 
+The networks are on ``$NST_TEST_DEVICE`` (default cpu; tools/gpu_check.sh runs some of the tests with cuda).
+"""
+
+import os
 from pathlib import Path
 
 import matplotlib
@@ -12,23 +16,24 @@ from nst_helpers import VGG, load_image, profile  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT = ROOT / "images" / "content" / "astronaut.png"
 STYLE = ROOT / "images" / "style" / "swirls.png"
+DEVICE = os.environ.get("NST_TEST_DEVICE", "cpu")
 
 
 @pytest.fixture(scope="session")
 def quick():
-    return profile("quick", device="cpu")
+    return profile("quick", device=DEVICE)
 
 
 @pytest.fixture(scope="session")
 def vgg():
     """The bundled Caffe VGG19 with average pooling (the paper's synthesis network), for the whole test run."""
-    return VGG("vgg19", weights="caffe", pooling="avg", device="cpu")
+    return VGG("vgg19", weights="caffe", pooling="avg", device=DEVICE)
 
 
 @pytest.fixture(scope="session")
 def vgg_max():
     """The same weights with max pooling, as VGG19 was trained."""
-    return VGG("vgg19", weights="caffe", pooling="max", device="cpu")
+    return VGG("vgg19", weights="caffe", pooling="max", device=DEVICE)
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,15 @@
 """`nst bench` measures what it says, runs only from a checkout, and the coarse-to-fine loop works."""
 
+import statistics
 import subprocess
 import sys
 
 import pytest
 import torch
 
-from benchmarks.bench import evaluation_flops, matmul_flops, measure
+from benchmarks import bench
+from benchmarks.bench import entries, evaluation_flops, matmul_flops
+from benchmarks.workers import Measurement, interleaved
 from nst_helpers import Objective, cli, load_image, optimize_multiscale
 
 from .conftest import CONTENT, ROOT, STYLE
@@ -21,14 +24,39 @@ def test_flops_of_an_evaluation_match_the_convolutions():
 
 
 @pytest.mark.parametrize("implementation", ["nst_helpers", "reference", "pastiche"])
-def test_measure_times_an_evaluation(implementation):
-    result = measure(implementation, 32, "transfer", reps=1)
-    assert 0 < result["seconds"] < 60
-    assert result["peak_bytes"] >= 0
+def test_a_measurement_times_an_evaluation(implementation):
+    measurement = Measurement(implementation, 32, "transfer")
+    assert 0 < measurement.seconds() < 60
+    assert measurement.peak_bytes() >= 0
+
+
+def test_ours_in_bf16_is_measured_too():
+    assert 0 < Measurement("nst_helpers", 32, "content", precision="bf16").seconds() < 60
+
+
+def test_implementations_take_turns_rep_by_rep_each_in_its_own_process():
+    results = interleaved([("nst_helpers", "fp32"), ("reference", "fp32"), ("nst_helpers", "nonsense")], 32,
+                          "content", "cpu", reps=2)
+    for result in results[:2]:
+        assert len(result["times"]) == 2 and result["seconds"] == statistics.median(result["times"])
+        assert result["peak_bytes"] > 0
+    assert "unknown precision 'nonsense'" in results[2]["error"]
+
+
+def test_ours_comes_first_in_fp32_then_each_resolved_precision_once_then_the_peers(monkeypatch):
+    monkeypatch.setattr(bench, "_available", lambda implementation: implementation != "pystiche")
+    timed = entries(("nst_helpers", "reference", "pystiche"), ("auto", "fp32", "bf16"), "cpu")  # auto: fp32 or bf16
+    assert timed == [("nst_helpers", "fp32"), ("nst_helpers", "bf16"), ("reference", "fp32")]
+
+
+def test_a_ratio_is_the_median_of_the_per_rep_ratios():
+    assert bench._ratio([2.0, 9.0, 3.0], {"times": [1.0, 3.0, 3.0]}) == "2.00"  # 2, 3, 1: median 2
+    assert bench._ratio([2.0], {"error": "failed"}) == ""
 
 
 def test_matmul_flops_is_plausible():
     assert 1e8 < matmul_flops(torch.device("cpu"), n=256, reps=3) < 1e14
+    assert 1e7 < matmul_flops(torch.device("cpu"), torch.bfloat16, n=256, reps=3) < 1e15
 
 
 def test_coarse_to_fine_runs_each_size_and_continues_from_the_last(vgg):
@@ -74,3 +102,12 @@ def test_nst_bench_outside_a_checkout_says_so_in_one_line(monkeypatch, capsys):
     assert cli.main(["bench"]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "checkout" in err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is here, so tools/gpu_check.sh would run in full")
+def test_gpu_check_parses_and_says_in_one_line_that_it_needs_a_gpu():
+    script = ROOT / "tools" / "gpu_check.sh"
+    assert subprocess.run(["bash", "-n", script]).returncode == 0
+    proc = subprocess.run(["bash", script, sys.executable], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    assert proc.stderr.startswith("gpu_check: no CUDA GPU here")

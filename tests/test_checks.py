@@ -25,8 +25,8 @@ def style_ok(f, a):
     return (gram_ok(f) - a).pow(2).sum() / (4 * n**2 * (h * w) ** 2)
 
 
-def total_ok(lc, ls, alpha, beta):
-    return alpha * lc + beta * ls
+def tv_ok(x):
+    return (x[..., :, 1:] - x[..., :, :-1]).pow(2).sum() + (x[..., 1:, :] - x[..., :-1, :]).pow(2).sum()
 
 
 def step_ok(image, optimizer, loss_fn):
@@ -41,7 +41,7 @@ def step_ok(image, optimizer, loss_fn):
         (checks.check_content_loss, content_ok),
         (checks.check_gram_matrix, gram_ok),
         (checks.check_style_loss, style_ok),
-        (checks.check_total_loss, total_ok),
+        (checks.check_total_variation, tv_ok),
         (checks.check_step, step_ok),
     ],
 )
@@ -101,9 +101,13 @@ WRONG = [
         "must be squared",
     ),
     (checks.check_style_loss, lambda f, a: 1 / 0, "raised ZeroDivisionError"),
-    (checks.check_total_loss, lambda lc, ls, a, b: b * lc + a * ls, "swapped"),
-    (checks.check_total_loss, lambda lc, ls, a, b: (a * lc + b * ls) / (a + b), "don't divide"),
-    (checks.check_total_loss, lambda lc, ls, a, b: lc + ls, "expected alpha"),
+    (checks.check_total_variation, lambda x: (x[..., :, 1:] - x[..., :, :-1]).pow(2).sum(), "only the horizontal"),
+    (checks.check_total_variation, lambda x: (x[..., 1:, :] - x[..., :-1, :]).pow(2).sum(), "only the vertical"),
+    (checks.check_total_variation, lambda x: (x[..., :, 1:] - x[..., :, :-1]).abs().sum() + (x[..., 1:, :] - x[..., :-1, :]).abs().sum(), "square them"),
+    (checks.check_total_variation, lambda x: (x - x.roll(1, -1)).pow(2).sum() + (x - x.roll(1, -2)).pow(2).sum(), "wraps around"),
+    (checks.check_total_variation, lambda x: (x[..., :, 1:] - x[..., :, :-1]).pow(2).mean() + (x[..., 1:, :] - x[..., :-1, :]).pow(2).mean(), "averaged"),
+    (checks.check_total_variation, lambda x: (x[..., :, 1:] - x[..., :, :-1]).pow(2).sum(-1), "one number"),
+    (checks.check_total_variation, lambda x: 2 * tv_ok(x), "expected the sum"),
     (checks.check_step, _step_no_zero, "zero_grad"),
     (checks.check_step, _step_no_step, "optimizer.step()"),
     (checks.check_step, _step_detached, "no gradient reached the image"),
@@ -120,7 +124,7 @@ def test_typical_wrong_answers_are_caught_with_the_right_message(check, answer, 
 @pytest.mark.parametrize(
     "name,check",
     [("content_loss", checks.check_content_loss), ("gram_matrix", checks.check_gram_matrix), ("style_loss", checks.check_style_loss),
-     ("total_loss", checks.check_total_loss), ("step", checks.check_step)],
+     ("total_variation", checks.check_total_variation), ("step", checks.check_step)],
 )
 def test_the_instructors_switch_fills_in_solutions_that_pass(name, check, monkeypatch, capsys):
     def stub(*args):
@@ -136,7 +140,7 @@ def test_the_instructors_switch_fills_in_solutions_that_pass(name, check, monkey
 
 
 @pytest.mark.parametrize("check", [checks.check_content_loss, checks.check_gram_matrix, checks.check_style_loss,
-                                   checks.check_total_loss, checks.check_step])
+                                   checks.check_total_variation, checks.check_step])
 def test_an_unwritten_stub_is_named_and_shown_in_one_line(check):
     def stub(*args):
         raise NotImplementedError("write it here")

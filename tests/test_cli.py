@@ -29,11 +29,26 @@ def run(capsys, *argv):
     return code, out, err
 
 
-def test_doctor_reports_versions_device_weights_and_profile(capsys):
+def test_doctor_reports_versions_device_weights_profile_and_precision(capsys):
     code, out, _ = run(capsys, "doctor")
     assert code == 0
-    for expected in ("torch", "device: cpu", "sha256", "loads: ok", "profile"):
+    for expected in ("torch", "device: cpu", "sha256", "loads: ok", "profile", "precision: fp32 (asked for)"):
         assert expected in out
+    code, out, _ = run(capsys, "doctor", "--precision", "auto")
+    assert code == 0 and "precision: " in out and "(auto: " in out
+
+
+def test_fp16_on_cpu_is_refused_in_one_line_before_any_work(capsys, tmp_path):
+    code, out, err = run(capsys, "transfer", CONTENT, STYLE, "-o", tmp_path / "out.png", "--precision", "fp16",
+                         "--device", "cpu", *FAST)
+    assert code == 2 and not (tmp_path / "out.png").exists()
+    assert err == "nst: error: precision 'fp16' runs on a CUDA GPU only, not on cpu; use 'bf16' or 'fp32'\n"
+
+
+def test_transfer_runs_in_the_precision_asked_for(capsys, tmp_path):
+    code, out, err = run(capsys, "transfer", CONTENT, STYLE, "-o", tmp_path / "out.png", "--precision", "bf16", *FAST)
+    assert code == 0, err
+    assert "3 steps" in out and ", bf16, final loss" in out
 
 
 def test_transfer_writes_an_image(capsys, tmp_path):

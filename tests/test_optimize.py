@@ -173,16 +173,30 @@ def test_initial_image_needs_the_image_it_names(vgg, style, content_objective):
         initial_image(content_objective, "style")
 
 
-def test_initial_image_noise_is_seeded(content_objective):
-    a = initial_image(content_objective, "noise", seed=1)
-    b = initial_image(content_objective, "noise", seed=1)
-    c = initial_image(content_objective, "noise", seed=2)
+@pytest.mark.parametrize("init", ["noise", "uniform"])
+def test_initial_image_noise_is_seeded(content_objective, init):
+    a = initial_image(content_objective, init, seed=1)
+    b = initial_image(content_objective, init, seed=1)
+    c = initial_image(content_objective, init, seed=2)
     assert a.shape == content_objective.shape
     assert torch.equal(a, b)
     assert not torch.equal(a, c)
     assert 0 <= a.min() and a.max() <= 1
-    assert 0.4 < a.mean().item() < 0.6  # uniform on [0, 1]
     assert torch.equal(initial_image(content_objective), initial_image(content_objective, "noise", seed=0))
+
+
+def test_noise_is_the_papers_start_the_mean_colour_and_one_grey_level(content_objective, vgg):
+    """Gatys's start, torch.randn in the Caffe input space: the training set's mean colour plus noise of std 1/255."""
+    x = initial_image(content_objective, "noise", seed=0)
+    mean = torch.tensor([123.68, 116.779, 103.939]) / 255  # RGB: the colour the Caffe VGG subtracts
+    torch.testing.assert_close(x.mean((0, 2, 3)), mean, atol=2e-4, rtol=0)
+    assert 0.9 / 255 < x.std((0, 2, 3)).min() and x.std((0, 2, 3)).max() < 1.1 / 255
+    torch.testing.assert_close(vgg.preprocess(vgg.mean_color()), torch.zeros(1, 3, 1, 1))  # preprocesses to zero
+
+
+def test_uniform_is_noise_over_the_whole_range(content_objective):
+    x = initial_image(content_objective, "uniform", seed=0)
+    assert 0.4 < x.mean().item() < 0.6 and 0.27 < x.std().item() < 0.31  # uniform on [0, 1]: mean 1/2, std 0.29
 
 
 def test_initial_image_from_a_tensor(content_objective):
@@ -196,7 +210,7 @@ def test_initial_image_from_a_tensor(content_objective):
 
 
 def test_initial_image_unknown(content_objective):
-    with pytest.raises(ParameterError, match="'content', 'style', 'noise' or a tensor"):
+    with pytest.raises(ParameterError, match="'content', 'style', 'noise', 'uniform' or a tensor"):
         initial_image(content_objective, "zeros")
 
 

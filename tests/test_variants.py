@@ -1,9 +1,9 @@
-"""The variants of `make variants` do what they say: seeds, oneDNN, threads (each restored afterwards)."""
+"""The variants of `make variants` do what they say: seeds, oneDNN, threads, precision (each restored afterwards)."""
 
 import pytest
 import torch
 
-from nst_helpers import Objective, initial_image
+from nst_helpers import Objective, initial_image, profile
 
 from . import variants
 
@@ -26,6 +26,13 @@ def test_onednn_and_thread_variants(monkeypatch):
         assert torch.get_num_threads() == 1 and not torch.backends.mkldnn.enabled
     finally:
         torch.set_num_threads(threads)
+
+
+def test_precision_variant_sets_every_default_precision(monkeypatch, vgg, content_image):
+    monkeypatch.setenv("NST_PRECISION", "fp32")  # put back after the test
+    variants.apply("precision=bf16")
+    assert profile("quick", device="cpu").precision == "bf16"
+    assert Objective(vgg, content=content_image, content_layers=["relu1_1"]).precision.name == "bf16"
 
 
 def test_unknown_variant_is_refused():

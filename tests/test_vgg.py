@@ -1,11 +1,17 @@
 """The VGG feature extractor: layer names, bundled weights, truncation, freezing, errors, preprocessing."""
 
+import importlib.util
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
 
-from nst_helpers import VGG, LayerError, ParameterError, WeightsError, layer_names
+from nst_helpers import VGG, LayerError, ParameterError, WeightsError, layer_names, load_image
 from nst_helpers import vgg as vgg_module
+from nst_helpers.normalization import SIZE, load_scales, mean_activations
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -327,3 +333,44 @@ def test_torchvision_preprocessing_by_hand(vgg16):
     out = vgg16.preprocess(torch.tensor([0.2, 0.4, 0.6]).view(1, 3, 1, 1))
     expected = torch.tensor([(0.2 - 0.485) / 0.229, (0.4 - 0.456) / 0.224, (0.6 - 0.406) / 0.225])
     torch.testing.assert_close(out.flatten(), expected)
+
+
+# --- the paper's normalised network --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def normalized():
+    return VGG("vgg19", weights="caffe", pooling="avg", device="cpu", normalized=True)
+
+
+def test_normalized_features_are_the_plain_ones_divided_by_each_filters_mean(vgg, normalized, image):
+    """ReLU and pooling commute with a positive per-channel factor: the normalised network's feature maps are the
+    plain ones divided, channel by channel, by the shipped mean activations."""
+    scales = load_scales()
+    layers = ["conv1_1", "relu2_2", "relu4_2", "relu5_1"]
+    plain, scaled = vgg(image, layers), normalized(image, layers)
+    for layer in layers:
+        expected = plain[layer] / scales["conv" + layer[4:]].view(1, -1, 1, 1)  # conv3_1, relu3_1 -> conv3_1's scale
+        torch.testing.assert_close(scaled[layer], expected, rtol=1e-4, atol=1e-4 * expected.abs().max().item())
+
+
+def test_normalized_scales_are_recomputed_from_the_shipped_images():
+    """tools/normalize_vgg.py measures the scales again: the shipped file is what it writes, and on those images every
+    filter of the normalised network (that fires at all) has a mean activation of one."""
+    spec = importlib.util.spec_from_file_location("normalize_vgg", ROOT / "tools" / "normalize_vgg.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    measured, shipped = script.measure(), load_scales()
+    assert list(measured) == list(shipped) == [n for n in layer_names("vgg19") if n.startswith("conv")]
+    for name in shipped:
+        torch.testing.assert_close(measured[name], shipped[name], rtol=1e-3, atol=1e-4)
+    normalized_max = VGG("vgg19", weights="caffe", pooling="max", device="cpu", normalized=True)
+    images = [load_image(path, size=SIZE) for path in script.scale_images()]
+    for name, m in mean_activations(normalized_max, images).items():
+        fires = shipped[name] >= 1e-3
+        torch.testing.assert_close(m[fires], torch.ones_like(m[fires]), rtol=1e-3, atol=0)
+
+
+def test_normalized_needs_the_caffe_vgg19(vgg16):
+    with pytest.raises(WeightsError, match="normalized=True needs the paper's network"):
+        VGG("vgg16", weights="torchvision", normalized=True)

@@ -1,8 +1,8 @@
 """`make variants`: the science checks under the variations of a user's machine, and how far each is from failing.
 
 Runs the science tests and every numbered notebook (at the quick profile, as `make test`) once per variant of
-tests/variants.py (threads, oneDNN off, other seeds), collects every `claim(...)` with its value and threshold,
-and prints one row per claim: its worst and best value over the variants, the threshold, and the margin
+tests/variants.py (threads, oneDNN off, other seeds), collects every `claim(...)` with its value and
+threshold, and prints one row per claim: its worst and best value over the variants, the threshold, and the margin
 (worst / threshold, or threshold / worst for an upper bound). Writes the table to test-artifacts/variants.md.
 Exits 1 if any run failed.
 """

@@ -14,7 +14,9 @@ problem (a bad URL, a file that is not an image) shows as one line in the explor
 
 Every explorer has ``.widget`` (what the notebook displays; the explorer displays itself too), its
 controls as attributes, ``run()``, ``stop()``, ``wait()``, ``save()``, the ``preview`` and ``loss_plot``
-images (PNG bytes), the ``message`` line and the last few ``runs``: tests drive them without a browser.
+images (PNG bytes), the ``message`` line and the last few ``runs``: tests drive them without a browser. The
+content, style and transfer explorers take a ``precision`` for their objectives (default: `$NST_PRECISION`, else
+'auto'; see precision.py).
 
 Read in this order: controls.py (the image picker and the other controls), base.py (the thread, Run / Stop /
 Save, the preview), explorers.py (the four explorers).
@@ -35,16 +37,16 @@ def feature_explorer(vgg: VGG | None = None) -> FeatureExplorer:
     return FeatureExplorer(vgg)
 
 
-def content_explorer(vgg: VGG | None = None) -> ContentExplorer:
+def content_explorer(vgg: VGG | None = None, precision: str | None = None) -> ContentExplorer:
     """Notebook 2: the content layer and the steps; watch the reconstruction form."""
-    return ContentExplorer(vgg)
+    return ContentExplorer(vgg, precision)
 
 
-def style_explorer(vgg: VGG | None = None) -> StyleExplorer:
+def style_explorer(vgg: VGG | None = None, precision: str | None = None) -> StyleExplorer:
     """Notebook 3: tick style layers; watch the texture form."""
-    return StyleExplorer(vgg)
+    return StyleExplorer(vgg, precision)
 
 
-def transfer_explorer(vgg: VGG | None = None) -> TransferExplorer:
+def transfer_explorer(vgg: VGG | None = None, precision: str | None = None) -> TransferExplorer:
     """Notebook 4 and explorer.ipynb: the whole style transfer, every setting a control."""
-    return TransferExplorer(vgg)
+    return TransferExplorer(vgg, precision)

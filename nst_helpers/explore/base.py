@@ -88,14 +88,14 @@ class Explorer:
 
     A subclass builds its controls, then calls `_assemble`; it implements `_settings` (read the controls,
     in the kernel's thread) and `_optimize` (do the run, in a background thread, calling ``callback``
-    after every step).
+    after every step). ``precision`` goes to the objectives it builds (None: `$NST_PRECISION`, else 'auto').
     """
 
     name = "explorer"
     log_loss = True
 
-    def __init__(self, title: str, vgg: VGG | None = None) -> None:
-        self.title, self.profile = title, profile()
+    def __init__(self, title: str, vgg: VGG | None = None, precision: str | None = None) -> None:
+        self.title, self.profile, self.precision = title, profile(), precision
         if vgg is not None:
             _NETWORKS.setdefault(vgg.pooling, vgg)
         self.output_dir = output_dir()

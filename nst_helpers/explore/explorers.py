@@ -123,8 +123,8 @@ class _Reconstruction(Explorer):
 
     options: Mapping[str, Any] = {}
 
-    def __init__(self, title: str, vgg: VGG | None, label: str, default: str) -> None:
-        super().__init__(title, vgg)
+    def __init__(self, title: str, vgg: VGG | None, label: str, default: str, precision: str | None) -> None:
+        super().__init__(title, vgg, precision)
         preload("avg")
         self.picker = ImagePicker(label, (self.name,), default, on_error=self._error)  # name: 'content' or 'style'
         self.steps = steps_slider(self.profile.steps)
@@ -151,8 +151,9 @@ class ContentExplorer(_Reconstruction):
     name = "content"
     options = {"init": "noise", "optimizer": "lbfgs"}
 
-    def __init__(self, vgg: VGG | None = None) -> None:
-        super().__init__("Content explorer: an image rebuilt from one layer's features", vgg, "photo", "chelsea.png")
+    def __init__(self, vgg: VGG | None = None, precision: str | None = None) -> None:
+        super().__init__("Content explorer: an image rebuilt from one layer's features", vgg, "photo", "chelsea.png",
+                         precision)
 
     def _controls(self) -> list[W.Widget]:
         self.layer = layer_dropdown(CONTENT_LAYERS[0], "layer")
@@ -165,7 +166,7 @@ class ContentExplorer(_Reconstruction):
         return f"from {layers[0]}"
 
     def _objective(self, image: torch.Tensor, layers: list[str]) -> Objective:
-        return Objective(network("avg"), content=image, content_layers=layers)
+        return Objective(network("avg"), content=image, content_layers=layers, precision=self.precision)
 
 
 class StyleExplorer(_Reconstruction):
@@ -174,8 +175,8 @@ class StyleExplorer(_Reconstruction):
     name = "style"
     options = {"init": "noise", "optimizer": "adam", "lr": 0.1}  # as notebook 3
 
-    def __init__(self, vgg: VGG | None = None) -> None:
-        super().__init__("Style explorer: texture from Gram matrices", vgg, "style", "swirls.png")
+    def __init__(self, vgg: VGG | None = None, precision: str | None = None) -> None:
+        super().__init__("Style explorer: texture from Gram matrices", vgg, "style", "swirls.png", precision)
 
     def _controls(self) -> list[W.Widget]:
         self.layers = {name: W.Checkbox(value=True, description=name, indent=False, layout=W.Layout(width="90px"))
@@ -195,7 +196,7 @@ class StyleExplorer(_Reconstruction):
         return " + ".join(layers)
 
     def _objective(self, image: torch.Tensor, layers: list[str]) -> Objective:
-        return Objective(network("avg"), style=image, style_layers=layers)
+        return Objective(network("avg"), style=image, style_layers=layers, precision=self.precision)
 
 
 # --- notebook 4 and explorer.ipynb: style transfer -------------------------------------------------------------------
@@ -207,8 +208,8 @@ class TransferExplorer(Explorer):
 
     name = "transfer"
 
-    def __init__(self, vgg: VGG | None = None) -> None:
-        super().__init__("Style transfer explorer", vgg)
+    def __init__(self, vgg: VGG | None = None, precision: str | None = None) -> None:
+        super().__init__("Style transfer explorer", vgg, precision)
         preload("avg")
         self.content = ImagePicker("content", ("content",), "astronaut.png", on_error=self._error)
         self.style = ImagePicker("style", ("style",), "swirls.png", on_error=self._error)
@@ -220,7 +221,7 @@ class TransferExplorer(Explorer):
         self.style_weights = {name: W.FloatSlider(value=1.0, min=0.0, max=1.0, step=0.05, continuous_update=False,
                                                   readout_format=".2f", layout=W.Layout(width="190px"))
                               for name in STYLE_LAYERS}
-        self.init = W.Dropdown(options=["content", "style", "noise"], value="content", description="init",
+        self.init = W.Dropdown(options=["content", "style", "noise", "uniform"], value="content", description="init",
                                style={"description_width": "70px"}, layout=W.Layout(width="200px"))
         self.optimizer = W.ToggleButtons(options=["lbfgs", "adam"], value="lbfgs", style={"button_width": "64px"})
         self.pooling = W.ToggleButtons(options=["avg", "max"], value="avg", style={"button_width": "64px"})
@@ -265,7 +266,7 @@ class TransferExplorer(Explorer):
             self.content.show(content)
             self.style.show(style)
             objective = Objective(network(settings["pooling"]), content, style, content_layers=[settings["layer"]],
-                                  style_layers=settings["weights"])
+                                  style_layers=settings["weights"], precision=self.precision)
             self._objective = key, objective
         objective = self._objective[1]
         objective.style_weight = style_weight_for_ratio(settings["ratio"], *objective.shape[-2:])  # alpha = 1
