@@ -5,7 +5,7 @@ import warnings
 import pytest
 import torch
 
-from nst_helpers import Objective, ParameterError, WeightsError, images_dir, load_image
+from nst_helpers import Objective, ParameterError, WeightsError, images_dir, initial_image, load_image
 from nst_helpers.fast import (
     HELD_OUT,
     Crops,
@@ -153,3 +153,27 @@ def test_no_warning_from_a_clean_run(vgg, photos, style):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         train(vgg, style, photos, TINY, progress=False)
+
+
+def _gains(vgg, net, size, style_name="mosaic"):
+    """Per held-out photo: the photo's style loss over the network's, the painting's content loss over the network's."""
+    style = load_image(images_dir() / "style" / f"{style_name}.png", size=size)
+    gains = []
+    for name in HELD_OUT:
+        photo = load_image(images_dir() / "content" / name, size=size)
+        objective = Objective(vgg, photo, style)
+        with torch.no_grad():
+            out, own, painting = (objective(x) for x in (net(photo), photo, initial_image(objective, "style")))
+        gains.append(((own["style"] / out["style"]).item(), (painting["content"] / out["content"]).item()))
+    return gains
+
+
+def test_the_notebooks_style_claim_fails_for_an_untrained_network(vgg):
+    torch.manual_seed(0)
+    for style_gain, _ in _gains(vgg, TransformNet().eval(), 64):
+        assert style_gain < 1.5  # notebook 6 claims above 1.5 for the trained network: this one would fail it
+
+
+def test_the_shipped_mosaic_network_passes_the_notebooks_claims(vgg):
+    for style_gain, content_gain in _gains(vgg, load_network(network_path("mosaic")), 256):  # its training size
+        assert style_gain > 1.5 and content_gain > 1.2
