@@ -159,7 +159,7 @@ class Objective:
                                  f"{tuple(self.shape[-2:])} px, got {tuple(image.shape[-2:])}")
         self.content_image = image
         with torch.no_grad():
-            self.content_targets = self.vgg(image, self.content_layers)
+            self.content_targets = self.features(image, self.content_layers)
 
     def style_statistics(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The style targets from the style image's feature maps: Gram matrices, rescaled to the output's pixel
