@@ -1,9 +1,9 @@
-"""The `nst` command: doctor, transfer, reconstruct, weights fetch, and bench (from a checkout).
+"""The `nst` command: doctor, transfer, reconstruct, weights fetch, train and stylize, and bench (from a checkout).
 
 Every user error prints one line on stderr and exits with code 2, checked before the work starts where it can
 be. The output path is written only at the end of a run. Ctrl-C, SIGTERM and SIGHUP stop a run, save its best
-image so far and exit with 128 + the signal's number; a run stopped early otherwise (a non-finite loss, out of
-memory) saves its best image too, and exits with 2.
+image (or network) so far and exit with 128 + the signal's number; a run stopped early otherwise (a non-finite
+loss, out of memory) saves its best image too, and exits with 2.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from . import __version__
 from .backbone import ARCHITECTURES, Backbone
 from .errors import NSTError, ParameterError
 from .folders import checkout
-from .images import check_save_path, load_image, save_image
+from .images import SAVE_FORMATS, check_save_path, load_image, save_image
 from .objective import Objective, check_memory, check_weight
 from .optimize import optimize_image
 from .precision import PRECISIONS, resolve
@@ -69,12 +69,13 @@ def _weight(text: str) -> float:
 INTERRUPTS = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
 
 
-def _check_output(text: str, inputs: list[str]) -> Path:
-    """The output path, checked before a long run, not after it: a local image file that can be written and is not
-    one of the ``inputs`` (through a link or another spelling either). There is no flag to overwrite an input."""
+def _check_output(text: str, inputs: list[str], suffixes: tuple[str, ...] = tuple(SAVE_FORMATS)) -> Path:
+    """The output path, checked before a long run, not after it: a local file with one of ``suffixes`` (an image by
+    default) that can be written and is not one of the ``inputs`` (through a link or another spelling either).
+    There is no flag to overwrite an input."""
     if "://" in text:
         raise ParameterError(f"output {text} is a URL; give a local file name")
-    path = check_save_path(text)
+    path = check_save_path(text, suffixes)
     for source in filter(None, inputs):  # --weights may be unset
         other = os.path.expanduser(source)
         if "://" not in source and os.path.exists(path) and os.path.exists(other) and os.path.samefile(path, other):
@@ -275,7 +276,11 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("action", choices=["fetch"])
     w.add_argument("archs", nargs="+", choices=sorted(TORCHVISION_WEIGHTS), help="vgg16, resnet50, ...")
     w.set_defaults(func=weights)
+    from .cli_fast import add_commands  # here, not at the top: cli_fast uses this module's helpers
+
+    add_commands(sub)
     return parser
+
 
 
 def bench(argv: list[str]) -> int:

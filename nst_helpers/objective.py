@@ -151,6 +151,17 @@ class Objective:
             style_features = self.features(self.style_image, self.style_layers) if self.style_layers else {}
             self.style_targets = self.style_statistics(style_features) if self.style_layers else {}
 
+    def set_content(self, content: torch.Tensor) -> None:
+        """A new content image, or a batch of them, and its targets; the style targets stay. Training a network
+        (fast/train.py) gives the objective a new batch of photos at every step, of the first one's size."""
+        image = _network_input(self.vgg, content, "content")
+        if not self.content_layers or image.shape[-2:] != self.shape[-2:]:
+            raise ParameterError(f"set_content needs an objective with content layers and an image of "
+                                 f"{tuple(self.shape[-2:])} px, got {tuple(image.shape[-2:])}")
+        self.content_image = image
+        with torch.no_grad():
+            self.content_targets = self.features(image, self.content_layers)
+
     def style_statistics(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The style targets from the style image's feature maps: Gram matrices, rescaled to the output's pixel
         count (Gram matrices grow with it). Subclasses with another definition of style override this and
