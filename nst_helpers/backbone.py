@@ -209,6 +209,12 @@ class Backbone(nn.Module):
         x = image.flip(1) if self.bgr else image
         return (x * self.scale - self.mean) / self.std
 
+    def mean_color(self) -> torch.Tensor:
+        """The input that preprocesses to zero, the mean colour of the weights' training set, as an RGB image in
+        [0, 1] of shape (1, 3, 1, 1): the paper's start, `init='noise'`, is this plus faint noise."""
+        rgb = self.mean / self.scale  # the input that preprocesses to zero
+        return (rgb.flip(1) if self.bgr else rgb).clamp(0, 1)
+
     def check_layers(self, layers: Iterable[str]) -> list[str]:
         """The layer names as a list; an unknown name raises a `LayerError` listing the valid ones."""
         layers = [layers] if isinstance(layers, str) else list(layers)

@@ -164,11 +164,6 @@ class VGG(Backbone):
         """The network: conv1_1, relu1_1, ..., pool5, indexed like torchvision's ``vgg19().features``."""
         return self.network
 
-    def mean_color(self) -> torch.Tensor:
-        """The mean colour of the weights' training set, as an RGB image in [0, 1] of shape (1, 3, 1, 1)."""
-        rgb = self.mean / self.scale  # the input that preprocesses to zero
-        return (rgb.flip(1) if self.bgr else rgb).clamp(0, 1)
-
     def estimate_bytes(self, height: int, width: int, layers: Iterable[str]) -> int:
         """Rough memory of one loss + gradient evaluation: every activation up to the deepest layer,
         kept for the backward pass and matched by its gradient (x 2), plus the weights. (Counted from the
