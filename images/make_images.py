@@ -1,7 +1,8 @@
 """Create the images used in the notebooks: run as ``python images/make_images.py``.
 
-Content photos are exported from scikit-image's bundled sample data; the style images are
-generated here with numpy and Pillow only. Fixed seeds make every run write the same files.
+Content photos, and the extra photos the fast style networks train on (``train/``), are exported
+from scikit-image's bundled sample data (``pip install scikit-image``; only this script needs it);
+the style images are generated here with numpy and Pillow only. Fixed seeds make every run write the same files.
 Style images are drawn at twice their size and downsampled, which smooths the edges.
 """
 
@@ -14,6 +15,7 @@ HERE = Path(__file__).resolve().parent
 SIZE = 512  # side of the style images, and the longest side of the content photos
 BIG = 2 * SIZE  # drawing resolution of the style images
 CONTENT = ("astronaut", "coffee", "chelsea", "rocket")
+TRAIN = ("camera", "brick", "grass", "gravel", "retina", "hubble_deep_field")  # CC0 or public domain (CREDITS.md)
 
 Color = tuple[int, int, int]
 
@@ -33,11 +35,11 @@ def finish(img: Image.Image) -> Image.Image:
     return img.resize((SIZE, SIZE), Image.Resampling.LANCZOS)
 
 
-def export_content(out_dir: Path) -> None:
-    """Save the scikit-image sample photos as PNG, long side at most ``SIZE`` pixels."""
+def export_content(out_dir: Path, names: tuple[str, ...] = CONTENT) -> None:
+    """Save the scikit-image sample photos ``names`` as PNG, long side at most ``SIZE`` pixels."""
     from skimage import data  # only needed here
 
-    for name in CONTENT:
+    for name in names:
         img = Image.fromarray(getattr(data, name)())
         scale = SIZE / max(img.size)
         if scale < 1:
@@ -191,11 +193,13 @@ def pointillism(seed: int = 4) -> Image.Image:
 
 
 def main() -> None:
-    """Write the content photos and the style images into ``images/content`` and ``images/style``."""
-    content_dir, style_dir = HERE / "content", HERE / "style"
-    content_dir.mkdir(exist_ok=True)
-    style_dir.mkdir(exist_ok=True)
+    """Write the content photos, the training photos and the style images into ``images/content``,
+    ``images/train`` and ``images/style``."""
+    content_dir, train_dir, style_dir = HERE / "content", HERE / "train", HERE / "style"
+    for folder in (content_dir, train_dir, style_dir):
+        folder.mkdir(exist_ok=True)
     export_content(content_dir)
+    export_content(train_dir, TRAIN)
     for make in (swirls, mosaic, composition, pointillism):
         make().save(style_dir / f"{make.__name__}.png", optimize=True)
         print(f"wrote {style_dir / make.__name__}.png")

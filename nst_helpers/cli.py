@@ -1,9 +1,9 @@
-"""The `nst` command: doctor, transfer, reconstruct, and bench (from a checkout).
+"""The `nst` command: doctor, transfer, reconstruct, weights fetch, train and stylize, and bench (from a checkout).
 
 Every user error prints one line on stderr and exits with code 2, checked before the work starts where it can
 be. The output path is written only at the end of a run. Ctrl-C, SIGTERM and SIGHUP stop a run, save its best
-image so far and exit with 128 + the signal's number; a run stopped early otherwise (a non-finite loss, out of
-memory) saves its best image too, and exits with 2.
+image (or network) so far and exit with 128 + the signal's number; a run stopped early otherwise (a non-finite
+loss, out of memory) saves its best image too, and exits with 2.
 """
 
 from __future__ import annotations
@@ -21,15 +21,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import torch
+import torchvision
 
+from . import __version__
+from .backbone import ARCHITECTURES, Backbone
 from .errors import NSTError, ParameterError
 from .folders import checkout
-from .images import check_save_path, load_image, save_image
+from .images import SAVE_FORMATS, check_save_path, load_image, save_image
 from .objective import Objective, check_memory, check_weight
 from .optimize import optimize_image
 from .precision import PRECISIONS, resolve
 from .profiles import PROFILES, profile
-from .vgg import CONTENT_LAYERS, STYLE_LAYERS, VGG, caffe_weights_path, sha256
+from .vgg import VGG, caffe_weights_path, sha256
+from .weights import TORCHVISION_WEIGHTS, fetch, hub_file
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,20 +69,21 @@ def _weight(text: str) -> float:
 INTERRUPTS = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
 
 
-def _check_output(text: str, inputs: list[str]) -> Path:
-    """The output path, checked before a long run, not after it: a local image file that can be written and is not
-    one of the ``inputs`` (through a link or another spelling either). There is no flag to overwrite an input."""
+def _check_output(text: str, inputs: list[str], suffixes: tuple[str, ...] = tuple(SAVE_FORMATS)) -> Path:
+    """The output path, checked before a long run, not after it: a local file with one of ``suffixes`` (an image by
+    default) that can be written and is not one of the ``inputs`` (through a link or another spelling either).
+    There is no flag to overwrite an input."""
     if "://" in text:
         raise ParameterError(f"output {text} is a URL; give a local file name")
-    path = check_save_path(text)
-    for source in inputs:
+    path = check_save_path(text, suffixes)
+    for source in filter(None, inputs):  # --weights may be unset
         other = os.path.expanduser(source)
         if "://" not in source and os.path.exists(path) and os.path.exists(other) and os.path.samefile(path, other):
             raise ParameterError(f"output {text} is the input {source}: it would be overwritten; write to another name")
     return path
 
 
-def _size(vgg: VGG, size: int, layers: list[str]) -> int:
+def _size(vgg: Backbone, size: int, layers: list[str]) -> int:
     """``size``, once a square run of that size fits in memory: a square bounds every aspect ratio, and this runs
     before any image is resized or any feature computed."""
     check_memory(vgg, size, size, layers)
@@ -125,12 +130,7 @@ def _save(image: torch.Tensor, output: Path) -> tuple[Path, str | None]:
 
 
 def doctor(args: argparse.Namespace) -> None:
-    """Print versions, device, weights, profile and precision: what a helper needs to know about this machine."""
-    import torch
-    import torchvision
-
-    from . import __version__
-
+    """Print versions, device, weights (and which networks run offline), profile and precision."""
     p = profile(args.profile, device=args.device, precision=args.precision)
     print(f"nst_helpers {__version__}, python {platform.python_version()}, torch {torch.__version__}, "
           f"torchvision {torchvision.__version__}")
@@ -142,8 +142,29 @@ def doctor(args: argparse.Namespace) -> None:
         print("  loads: ok")
     except NSTError as err:
         print(f"weights: PROBLEM: {err}")
+    for arch in sorted(ARCHITECTURES):  # what runs offline, besides the bundled weights above
+        cached = "cached" if hub_file(arch).is_file() else f"not cached (`nst weights fetch {arch}` once online)"
+        print(f"network {arch}: weights 'random', 'torchvision' {cached}")
     print(p)
     print(f"precision: {resolve(p.precision, p.device)}")
+
+
+def weights(args: argparse.Namespace) -> int:
+    """Fetch torchvision's weights of each ARCH into torch.hub's cache: one line each, exit 2 if any failed."""
+    failed = 0
+    for arch in args.archs:
+        try:
+            print(f"{arch}: {fetch(arch)}")
+        except Exception as err:  # offline, blocked, a broken download ...
+            failed += 1
+            print(f"nst: error: cannot fetch {arch} ({type(err).__name__}); {hub_file(arch)} missing", file=sys.stderr)
+    return 2 if failed else 0
+
+
+def _network(args: argparse.Namespace, device: torch.device) -> Backbone:
+    """The network of the options; --weights defaults to 'caffe' for a VGG, 'torchvision' for the others."""
+    weights = args.weights or ("caffe" if args.arch.startswith("vgg") else "torchvision")
+    return Backbone(args.arch, weights=weights, pooling=args.pooling, device=device)
 
 
 def transfer(args: argparse.Namespace) -> int:
@@ -151,15 +172,14 @@ def transfer(args: argparse.Namespace) -> int:
     output = _check_output(args.output, [args.content, args.style, args.weights])
     p = profile(args.profile, device=args.device, precision=args.precision)
     precision = resolve(p.precision, p.device)
-    vgg = VGG(args.arch, weights=args.weights, pooling=args.pooling, device=p.device)
-    size = _size(vgg, args.size or p.size, args.content_layer + args.style_layers)
+    vgg = _network(args, p.device)
+    content_layers = vgg.content_layers if args.content_layer is None else args.content_layer
+    style_layers = vgg.style_layers if args.style_layers is None else args.style_layers
+    size = _size(vgg, args.size or p.size, [*content_layers, *style_layers])
     content = load_image(args.content, size=size)
     style = load_image(args.style, size=size)
-    objective = Objective(
-        vgg, content, style, args.content_layer, args.style_layers,
-        content_weight=args.content_weight, style_weight=args.style_weight, tv_weight=args.tv_weight,
-        precision=precision,
-    )
+    objective = Objective(vgg, content, style, content_layers, style_layers, content_weight=args.content_weight,
+                          style_weight=args.style_weight, tv_weight=args.tv_weight, precision=precision)
     return _run(objective, args, p.steps, output)
 
 
@@ -168,8 +188,8 @@ def reconstruct(args: argparse.Namespace) -> int:
     output = _check_output(args.output, [args.image, args.weights])
     p = profile(args.profile, device=args.device, precision=args.precision)
     precision = resolve(p.precision, p.device)
-    vgg = VGG(args.arch, weights=args.weights, pooling=args.pooling, device=p.device)
-    layers = args.layers or list(CONTENT_LAYERS if args.what == "content" else STYLE_LAYERS)
+    vgg = _network(args, p.device)
+    layers = args.layers or list(vgg.content_layers if args.what == "content" else vgg.style_layers)
     image = load_image(args.image, size=_size(vgg, args.size or p.size, layers))
     if args.what == "content":
         objective = Objective(vgg, content=image, content_layers=layers, precision=precision)
@@ -207,12 +227,11 @@ def _add_run_options(p: argparse.ArgumentParser, init: str) -> None:
     p.add_argument("--init", choices=["content", "style", "noise", "uniform"], default=init)
     p.add_argument("--optimizer", choices=["lbfgs", "adam"], default="lbfgs")
     p.add_argument("--pooling", choices=["avg", "max"], default="avg")
-    p.add_argument("--arch", choices=["vgg19", "vgg16"], default="vgg19")
-    p.add_argument("--weights", default="caffe", help="'caffe' (bundled), 'torchvision' (online) or a state-dict path")
+    p.add_argument("--arch", choices=sorted(ARCHITECTURES), default="vgg19")
+    p.add_argument("--weights", help="'caffe' (bundled; a VGG's default), 'torchvision' (others'), 'random' or a file")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", help="cpu, cuda or mps (default: the fastest available)")
-    p.add_argument("--profile", choices=list(PROFILES),
-                   help="quick, lab or paper (default: $NST_PROFILE, else by device)")
+    p.add_argument("--profile", choices=list(PROFILES), help="quick, lab or paper (default: $NST_PROFILE or by device)")
     _add_precision(p)
 
 
@@ -238,13 +257,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("style")
     _add_run_options(t, init="content")
     t.add_argument("--content-weight", type=_weight, default=1.0, help="alpha (default 1)")
-    t.add_argument("--style-weight", type=_weight,
-                   help="beta (default: 1e3 at 512 px, as in the paper, scaled with the pixel count)")
+    t.add_argument("--style-weight", type=_weight, help="beta (default: the paper's 1e3 at 512 px, scaled)")
     t.add_argument("--tv-weight", type=_weight, default=0.0)
-    t.add_argument("--content-layer", type=_layers, default=list(CONTENT_LAYERS),
-                   help="default relu4_2 (the paper's conv4_2, after its ReLU)")
-    t.add_argument("--style-layers", type=_layers, default=list(STYLE_LAYERS),
-                   help="comma-separated; default relu1_1,...,relu5_1")
+    t.add_argument("--content-layer", type=_layers, help="default: the network's; VGG's relu4_2 (the paper's conv4_2)")
+    t.add_argument("--style-layers", type=_layers, help="comma-separated; default: the network's; VGG's relu1_1,...")
     t.set_defaults(func=transfer)
 
     sub.add_parser("bench", help="time and memory per evaluation, beside peers (see `nst bench --help`)")
@@ -253,10 +269,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("what", choices=["content", "style"])
     r.add_argument("image")
     _add_run_options(r, init="noise")
-    r.add_argument("--layers", type=_layers,
-                   help="comma-separated layer names (default: relu4_2 / relu1_1,...,relu5_1)")
+    r.add_argument("--layers", type=_layers, help="comma-separated (default: the network's: relu4_2 / relu1_1,...)")
     r.set_defaults(func=reconstruct)
+
+    w = sub.add_parser("weights", help="fetch torchvision's weights into torch.hub's cache, once, online")
+    w.add_argument("action", choices=["fetch"])
+    w.add_argument("archs", nargs="+", choices=sorted(TORCHVISION_WEIGHTS), help="vgg16, resnet50, ...")
+    w.set_defaults(func=weights)
+    from .cli_fast import add_commands  # here, not at the top: cli_fast uses this module's helpers
+
+    add_commands(sub)
     return parser
+
 
 
 def bench(argv: list[str]) -> int:

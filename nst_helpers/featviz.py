@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from .backbone import LayerInfo
 from .errors import ParameterError
 from .vgg import VGG, layer_channels, layer_names
 
@@ -28,18 +29,6 @@ ImageFn = Callable[[], torch.Tensor]
 
 
 # --- the layer table: channels, output size and receptive field of every layer ---------------------------------------
-
-
-@dataclass(frozen=True)
-class LayerInfo:
-    """One row of the layer table. ``size`` is the output's side in px, ``stride`` the distance (in input
-    px) between neighbouring outputs, ``receptive_field`` the side of the input patch one output sees."""
-
-    name: str
-    channels: int
-    size: int
-    stride: int
-    receptive_field: int
 
 
 def layer_table(arch: str = "vgg19", size: int = 224) -> list[LayerInfo]:

@@ -198,15 +198,18 @@ def to_pil(image: torch.Tensor) -> Image.Image:
     return Image.fromarray(array)
 
 
-def check_save_path(path: str | os.PathLike) -> Path:
-    """``path`` (``~`` expanded) if `save_image` can write it, else an `ImageError` now, before any work: the suffix,
-    the folder, and whether a file of that name can be created there (permissions, the name's length)."""
+def check_save_path(path: str | os.PathLike, suffixes: tuple[str, ...] = tuple(SAVE_FORMATS)) -> Path:
+    """``path`` (``~`` expanded) if `save_image` can write it, else an `ImageError` now, before any work: the suffix
+    (one of ``suffixes``), the folder, and whether a file of that name can be created there (permissions, the name's
+    length)."""
     path = Path(path).expanduser()
     try:  # every step can fail with an OSError, e.g. a name too long for the file system
         if path.is_dir():
-            raise ImageError(f"cannot save {path}: it is a folder; give a file name such as {path / 'out.png'}")
-        if path.suffix.lower() not in SAVE_FORMATS:
-            raise ImageError(f"cannot save {path}: use a .png, .jpg or .jpeg file name")
+            example = path / f"out{suffixes[0]}"
+            raise ImageError(f"cannot save {path}: it is a folder; give a file name such as {example}")
+        if path.suffix.lower() not in suffixes:
+            either = f"{', '.join(suffixes[:-1])} or {suffixes[-1]}" if len(suffixes) > 1 else suffixes[0]
+            raise ImageError(f"cannot save {path}: use a {either} file name")
         if not path.parent.is_dir():
             problem = "is not a folder" if path.parent.exists() else "does not exist"
             raise ImageError(f"cannot save {path}: folder {path.parent} {problem}")

@@ -60,7 +60,7 @@ def normalize(features: nn.Sequential, layer_names: list[str], scales: dict[str,
     for name, module in zip(layer_names, features):
         if not isinstance(module, nn.Conv2d):
             continue
-        m = torch.where(scales[name] >= FLOOR, scales[name], 1.0)
+        m = torch.where(scales[name] >= FLOOR, scales[name], 1.0).to(module.weight)
         with torch.no_grad():
             if previous is not None:
                 module.weight.mul_(previous.view(1, -1, 1, 1))

@@ -14,11 +14,12 @@ from collections.abc import Iterable, Mapping
 
 import torch
 
+from .backbone import Backbone
 from .errors import ParameterError, ResourceError
 from .losses import Normalization, content_loss, gram_matrix, style_loss, total_variation
 from .precision import Precision, forward, resolve
 from .profiles import default_precision, free_memory
-from .vgg import CONTENT_LAYERS, STYLE_LAYERS, VGG
+from .vgg import CONTENT_LAYERS, STYLE_LAYERS
 
 Losses = dict[str, torch.Tensor]
 
@@ -50,7 +51,7 @@ def check_weight(name: str, value: float) -> float:
     return float(value)
 
 
-def _network_input(vgg: VGG, image: torch.Tensor | None, name: str) -> torch.Tensor | None:
+def _network_input(vgg: Backbone, image: torch.Tensor | None, name: str) -> torch.Tensor | None:
     """``image`` on the network's device and in its dtype (float64 images work); anything else is refused."""
     if image is None:
         return None
@@ -66,7 +67,7 @@ def _gib(n: float) -> str:
     return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
 
 
-def check_memory(vgg: VGG, height: int, width: int, layers: Iterable[str]) -> None:
+def check_memory(vgg: Backbone, height: int, width: int, layers: Iterable[str]) -> None:
     """Stop before a run at ``height`` x ``width`` px that would not fit in 80% of the free memory of ``vgg``'s
     device, naming the largest size (long side, rounded down to 16 px) that fits and that ``layers`` allow, or saying
     that none does."""
@@ -109,7 +110,7 @@ class Objective:
 
     def __init__(
         self,
-        vgg: VGG,
+        vgg: Backbone,
         content: torch.Tensor | None = None,
         style: torch.Tensor | None = None,
         content_layers: Iterable[str] = CONTENT_LAYERS,
@@ -149,6 +150,17 @@ class Objective:
             self.content_targets = self.features(self.content_image, self.content_layers) if self.content_layers else {}
             style_features = self.features(self.style_image, self.style_layers) if self.style_layers else {}
             self.style_targets = self.style_statistics(style_features) if self.style_layers else {}
+
+    def set_content(self, content: torch.Tensor) -> None:
+        """A new content image, or a batch of them, and its targets; the style targets stay. Training a network
+        (fast/train.py) gives the objective a new batch of photos at every step, of the first one's size."""
+        image = _network_input(self.vgg, content, "content")
+        if not self.content_layers or image.shape[-2:] != self.shape[-2:]:
+            raise ParameterError(f"set_content needs an objective with content layers and an image of "
+                                 f"{tuple(self.shape[-2:])} px, got {tuple(image.shape[-2:])}")
+        self.content_image = image
+        with torch.no_grad():
+            self.content_targets = self.features(image, self.content_layers)
 
     def style_statistics(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The style targets from the style image's feature maps: Gram matrices, rescaled to the output's pixel

@@ -1,8 +1,9 @@
 """The explorer in a real browser: JupyterLab on localhost, Debian's Chromium driven by Playwright.
 
 Open notebooks/explorer.ipynb, run all cells, move the steps slider, press Run and check that the preview
-image changes; then Run a long one, press Run again (refused politely) and Stop. Screenshots go to
-test-artifacts/: explorer.png (after the first run), explorer-stopped.png, explorer-lab.png (the whole page).
+image changes; then Run a long one, press Run again (refused politely) and Stop. Then the fast mode: its
+preview follows the size slider and the network menu. Screenshots go to test-artifacts/: explorer.png (after
+the first run), explorer-stopped.png, explorer-lab.png (the whole page), explorer-fast.png (the fast mode).
 
 Skipped, with the reason, where /usr/bin/chromium or the playwright package is missing; a failure instead
 where NST_REQUIRE_BROWSER=1 (.ci/run sets it, after installing both).
@@ -176,6 +177,27 @@ def test_explorer_in_jupyterlab(jupyterlab, tmp_path):
             page.wait_for_function("() => document.querySelector('.nst-message').textContent.includes('Stopped at step')", timeout=60 * SECOND)
             page.locator(".jp-OutputArea-output").first.screenshot(path=str(ARTIFACTS / "explorer-stopped.png"))
             page.screenshot(path=str(ARTIFACTS / "explorer-lab.png"))
+
+            # the fast mode: its preview shows a stylised photo, and follows the size slider and the network menu
+            fast = page.locator("img.nst-fast-preview")
+            fast.scroll_into_view_if_needed()
+            status = ".nst-fast-status"
+            page.wait_for_function(f"() => document.querySelector('{status}').textContent.includes(' ms')", timeout=60 * SECOND)
+            first, first_status = fast.get_attribute("src"), page.locator(status).inner_text()
+            size = page.locator(".nst-fast-size")
+            handle = size.locator(".noUi-handle").bounding_box()
+            page.mouse.move(handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2)
+            page.mouse.down()
+            page.mouse.move(handle["x"] - 60, handle["y"] + handle["height"] / 2, steps=5)
+            page.mouse.up()
+            page.wait_for_function("(old) => document.querySelector('img.nst-fast-preview').src !== old", arg=first, timeout=60 * SECOND)
+            resized = page.locator(status).inner_text()
+            assert resized != first_status, f"the size slider did not change the preview: {first_status} -> {resized}"
+            second = fast.get_attribute("src")
+            page.locator(".nst-fast-network select").select_option("swirls")
+            page.wait_for_function("(old) => document.querySelector('img.nst-fast-preview').src !== old", arg=second, timeout=60 * SECOND)
+            assert "swirls" in page.locator(status).inner_text()
+            page.locator(".jp-OutputArea-output").last.screenshot(path=str(ARTIFACTS / "explorer-fast.png"))
         except Exception as err:
             page.screenshot(path=str(ARTIFACTS / "explorer-failure.png"))
             raise AssertionError(f"{err}\n--- JupyterLab log ---\n{_tail(log)}") from err

@@ -261,3 +261,78 @@ def test_weights_file_that_is_not_a_state_dict(capsys, tmp_path, content):
     torch.save(content, tmp_path / "w.pth")
     code, _, err = run(capsys, "transfer", CONTENT, STYLE, "-o", tmp_path / "out.png", "--weights", tmp_path / "w.pth")
     assert code == 2 and err.count("\n") == 1 and "not a state dict" in err
+
+
+# --- nst train and nst stylize --------------------------------------------------------------------------------------
+
+TRAIN_FAST = ["--size", "32", "--crop", "16", "--batch", "1", "--steps", "2"]
+
+
+@pytest.fixture
+def photo_folder(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shutil.copy(CONTENT, folder / "a.png")
+    return folder
+
+
+def test_train_then_stylize(capsys, tmp_path, photo_folder):
+    model = tmp_path / "style.pt"
+    code, out, err = run(capsys, "train", STYLE, "-o", model, "--photos", photo_folder, *TRAIN_FAST)
+    assert code == 0, err
+    assert out.startswith(f"wrote {model} (2 steps, 2 crops of 1 photos") and model.stat().st_size < 700_000
+    image = tmp_path / "out.png"
+    code, out, err = run(capsys, "stylize", CONTENT, "--model", model, "-o", image)
+    assert code == 0, err
+    with Image.open(image) as picture:
+        assert max(picture.size) == 32  # the size it was trained at
+    code, out, err = run(capsys, "stylize", CONTENT, "--model", "mosaic", "-o", image, "--size", "40")
+    assert code == 0 and " ms)" in out, err
+    with Image.open(image) as picture:
+        assert max(picture.size) == 40
+
+
+FAST_BAD = {
+    "train output suffix": (["train", STYLE, "-o", "net.png"], "use a .pt or .pth file name"),
+    "train style": (["train", "missing.png", "-o", "net.pt"], "not found"),
+    "train photos folder": (["train", STYLE, "-o", "net.pt", "--photos", "nowhere"], "not a folder"),
+    "train crop too large": (["train", STYLE, "-o", "net.pt", "--crop", "100"], "at least that large"),
+    "train output is the style": (["train", "STYLE_COPY", "-o", "STYLE_COPY"], "use a .pt"),
+    "train ratio": (["train", STYLE, "-o", "net.pt", "--ratio", "0"], "--ratio"),
+    "stylize model missing": (["stylize", CONTENT, "--model", "nowhere.pt", "-o", "out.png"], "network file not found"),
+    "stylize model not a network": (["stylize", CONTENT, "--model", STYLE, "-o", "out.png"], "could not read"),
+    "stylize photo": (["stylize", "missing.png", "--model", "mosaic", "-o", "out.png"], "not found"),
+    "stylize output suffix": (["stylize", CONTENT, "--model", "mosaic", "-o", "out.txt"], ".png"),
+    "stylize size": (["stylize", CONTENT, "--model", "mosaic", "-o", "out.png", "--size", "0"], "--size"),
+}
+
+
+@pytest.mark.parametrize("name", FAST_BAD)
+def test_train_and_stylize_errors_are_one_line(capsys, tmp_path, monkeypatch, photo_folder, name):
+    argv, expected = FAST_BAD[name]
+    monkeypatch.chdir(tmp_path)
+    argv = [str(tmp_path / "style.png") if a == "STYLE_COPY" else a for a in argv]
+    shutil.copy(STYLE, tmp_path / "style.png")
+    extra = ["--photos", photo_folder, *TRAIN_FAST] if argv[0] == "train" and "--photos" not in argv else []
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code, _, err = run(capsys, *argv, *extra[: 2 if "--crop" in argv else None])
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and expected in err and "Traceback" not in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_stylize_refuses_to_overwrite_its_photo(capsys, tmp_path):
+    photo = tmp_path / "photo.png"
+    shutil.copy(CONTENT, photo)
+    code, _, err = run(capsys, "stylize", photo, "--model", "mosaic", "-o", photo)
+    assert code == 2 and "is the input" in err
+
+
+@pytest.mark.parametrize("at", [1, 3])
+def test_a_signal_during_training_saves_the_best_weights(capsys, tmp_path, monkeypatch, photo_folder, at):
+    monkeypatch.setattr(Objective, "__call__", signal_at(signal.SIGTERM, at))  # call 1 is the check before step 1
+    model = tmp_path / "style.pt"
+    code, out, err = run(capsys, "train", STYLE, "-o", model, "--photos", photo_folder, *TRAIN_FAST[:-1], "5")
+    assert code == 128 + signal.SIGTERM
+    assert out == "" and err.count("\n") == 1 and "kept the best weights so far" in err and f"wrote {model}" in err
+    assert model.stat().st_size > 0

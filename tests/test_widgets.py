@@ -224,3 +224,38 @@ def test_two_explorers_run_at_once(monkeypatch):
     for explorer in explorers:
         assert explorer.wait(TIMEOUT) and explorer.error is None, explorer.message_text
         assert explorer.previews == 7  # every step, and the final image
+
+
+# --- the fast mode: a shipped network, the preview following the controls ---------------------------------------------
+
+
+def test_fast_explorer_follows_the_photo_network_and_size(tmp_path):
+    from nst_helpers.explore import fast_explorer
+
+    explorer = fast_explorer()
+    assert sorted(explorer.network.options) == ["composition", "mosaic", "pointillism", "swirls"]
+    assert explorer.wait(TIMEOUT) and explorer.updates == 1 and explorer.message_text == ""
+    assert bytes(explorer.preview.value).startswith(b"\x89PNG") and " ms" in explorer.status.value
+    assert explorer.picker.source.name == "chelsea.png" and "mosaic" in explorer.status.value
+    first = explorer.preview.value
+    explorer.size.value = 48  # each control updates the preview, no Run needed
+    assert explorer.wait(TIMEOUT) and explorer.updates == 2 and max(explorer.image.shape[-2:]) == 48
+    assert explorer.preview.value != first
+    explorer.network.value = "swirls"
+    assert explorer.wait(TIMEOUT) and explorer.updates == 3 and "swirls" in explorer.status.value
+    explorer.picker.dropdown.value = "coffee.png"
+    assert explorer.wait(TIMEOUT) and explorer.updates == 4
+    explorer.output_dir = tmp_path
+    path = explorer.save()
+    assert path.parent == tmp_path and path.name.startswith("fast_coffee_swirls_") and "Saved" in explorer.message_text
+
+
+def test_fast_explorer_shows_a_bad_upload_in_one_line():
+    from nst_helpers.explore import fast_explorer
+
+    explorer = fast_explorer()
+    assert explorer.wait(TIMEOUT)
+    upload(explorer.picker, "notes.png", b"these are not pixels")
+    assert explorer.wait(TIMEOUT)
+    assert explorer.message_text.startswith("notes.png is not an image file Pillow can read")
+    assert "\n" not in explorer.message_text and explorer.updates == 1  # the last good picture stays

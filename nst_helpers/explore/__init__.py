@@ -7,10 +7,12 @@ In a notebook cell::
 
 One explorer per notebook: `feature_explorer` (1: activation maps and maximising images),
 `content_explorer` (2: reconstruction from one layer), `style_explorer` (3: texture from Gram matrices)
-and `transfer_explorer` (4: the whole transfer). Each runs its optimisation in a background thread, so
-the kernel stays responsive: the preview and the loss curve update on step 1 and then every second or
-so, Stop ends the run within one step, a second Run while one is going is refused with a message, and a
-problem (a bad URL, a file that is not an image) shows as one line in the explorer, not a traceback.
+and `transfer_explorer` (4: the whole transfer); `fast_explorer` (6) is the fast mode, a shipped style
+network painting a photo in one pass, the preview following every control. The other four each run their
+optimisation in a background thread, so the kernel stays responsive: the preview and the loss curve update
+on step 1 and then every second or so, Stop ends the run within one step, a second Run while one is going is
+refused with a message, and a problem (a bad URL, a file that is not an image) shows as one line in the
+explorer, not a traceback.
 
 Every explorer has ``.widget`` (what the notebook displays; the explorer displays itself too), its
 controls as attributes, ``run()``, ``stop()``, ``wait()``, ``save()``, the ``preview`` and ``loss_plot``
@@ -19,16 +21,17 @@ content, style and transfer explorers take a ``precision`` for their objectives 
 'auto'; see precision.py).
 
 Read in this order: controls.py (the image picker and the other controls), base.py (the thread, Run / Stop /
-Save, the preview), explorers.py (the four explorers).
+Save, the preview), explorers.py (the four explorers), fast.py (the fast mode).
 """
 
 from ..vgg import VGG
 from .base import Explorer, Run, network
 from .explorers import ContentExplorer, FeatureExplorer, StyleExplorer, TransferExplorer
+from .fast import FastExplorer
 
 __all__ = [
-    "ContentExplorer", "Explorer", "FeatureExplorer", "Run", "StyleExplorer", "TransferExplorer", "content_explorer",
-    "feature_explorer", "network", "style_explorer", "transfer_explorer",
+    "ContentExplorer", "Explorer", "FastExplorer", "FeatureExplorer", "Run", "StyleExplorer", "TransferExplorer",
+    "content_explorer", "fast_explorer", "feature_explorer", "network", "style_explorer", "transfer_explorer",
 ]
 
 
@@ -50,3 +53,8 @@ def style_explorer(vgg: VGG | None = None, precision: str | None = None) -> Styl
 def transfer_explorer(vgg: VGG | None = None, precision: str | None = None) -> TransferExplorer:
     """Notebook 4 and explorer.ipynb: the whole style transfer, every setting a control."""
     return TransferExplorer(vgg, precision)
+
+
+def fast_explorer() -> FastExplorer:
+    """Notebook 6 and explorer.ipynb: a shipped style network; the preview follows the photo, network and size."""
+    return FastExplorer()

@@ -1,0 +1,115 @@
+"""`nst train` and `nst stylize`: a fast style network trained on photos, then one pass per photo (notebook 6).
+
+The same rules as the rest of `nst` (cli.py, whose helpers these use): every user error is one line on stderr and
+exit code 2, checked before the work starts; the output is written only at the end; Ctrl-C, SIGTERM and SIGHUP stop
+the training, save the best weights so far and exit with 128 + the signal's number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+from .cli import PROFILES, _check_output, _positive_int, _save, _signals, _weight
+from .errors import ParameterError
+from .fast.network import load_network, network_path, save_network, shipped_networks, stylize
+from .fast.train import RATIO, TRAINING, train, training_photos
+from .images import SAVE_FORMATS, load_image
+from .profiles import get_device, profile
+from .vgg import VGG
+
+
+def _ratio(text: str) -> float:
+    value = _weight(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _photos(folder: str) -> list[Path]:
+    """The image files in ``folder``, for `nst train --photos`."""
+    path = Path(folder).expanduser()
+    if not path.is_dir():
+        raise ParameterError(f"--photos {folder}: not a folder")
+    photos = sorted(p for p in path.iterdir() if p.suffix.lower() in SAVE_FORMATS)
+    if not photos:
+        raise ParameterError(f"--photos {folder}: no .png, .jpg or .jpeg files in it")
+    return photos
+
+
+def train_network(args: argparse.Namespace) -> int:
+    """Train a network on the shipped photos (or those of --photos) to paint them in the style of STYLE."""
+    output = _check_output(args.output, [args.style], suffixes=(".pt", ".pth"))
+    p = profile(args.profile, device=args.device)
+    chosen = {"size": args.size, "crop": args.crop, "batch": args.batch, "steps": args.steps}
+    settings = replace(TRAINING[p.name], **{k: v for k, v in chosen.items() if v})
+    paths = _photos(args.photos) if args.photos else training_photos()
+    photos = [load_image(path, size=settings.size) for path in paths]
+    style = load_image(args.style, size=settings.size)
+    vgg = VGG(device=p.device)
+    with warnings.catch_warnings():  # printed below as one line instead
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = train(vgg, style, photos, settings, ratio=args.ratio, seed=args.seed, progress=sys.stderr.isatty())
+    info = {"style": Path(args.style).name, "size": settings.size, "crop": settings.crop, "batch": settings.batch,
+            "steps": result.steps, "ratio": args.ratio, "photos": len(photos), "crops": result.crops}
+    with _signals(args.signals, interrupt=False):
+        save_network(result.net, output, **info)
+    wrote = f"wrote {output}"
+    if args.signals:
+        print(f"nst: {result.stopped or 'interrupted while saving'}; {wrote}", file=sys.stderr)
+        return 128 + args.signals[0]
+    if result.stopped:
+        print(f"nst: error: {result.stopped}; {wrote}", file=sys.stderr)
+        return 2
+    print(f"{wrote} ({result.steps} steps, {result.crops} crops of {len(photos)} photos, {result.seconds:.1f} s; "
+          f"best weights at step {result.best_step})")
+    return 0
+
+
+def stylize_photo(args: argparse.Namespace) -> int:
+    """PHOTO through a trained network (a file of `nst train`, or a shipped style's name), written to OUT."""
+    model = network_path(args.model)
+    output = _check_output(args.output, [args.photo, str(model)])
+    net = load_network(model, device=get_device(args.device))
+    photo = load_image(args.photo, size=args.size or net.info.get("size"))
+    start = time.perf_counter()
+    image = stylize(net, photo)
+    seconds = time.perf_counter() - start
+    with _signals(args.signals, interrupt=False):
+        saved, problem = _save(image, output)
+    if problem:
+        print(f"nst: error: {problem}; wrote {saved} instead", file=sys.stderr)
+        return 2
+    print(f"wrote {saved} ({image.shape[-1]}x{image.shape[-2]} px in {seconds * 1000:.0f} ms)")
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Add `train` and `stylize` to `nst`'s subcommands."""
+    t = sub.add_parser("train", help="train a fast style network; then one pass stylises a photo")
+    t.add_argument("style")
+    t.add_argument("-o", "--output", required=True, help="the network's file (.pt or .pth); never the style image")
+    t.add_argument("--photos", help="a folder of photos to train on (default: the shipped ones but the held-out)")
+    t.add_argument("--steps", type=_positive_int, help="training steps (default: from the profile)")
+    t.add_argument("--size", type=_positive_int, help="the photos' long side in px (default: from the profile)")
+    t.add_argument("--crop", type=_positive_int, help="side of the square crops in px (default: from the profile)")
+    t.add_argument("--batch", type=_positive_int, help="crops per step (default: from the profile)")
+    t.add_argument("--ratio", type=_ratio, default=RATIO, help=f"alpha/beta at 512 px (default {RATIO:g})")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", help="cpu, cuda or mps (default: the fastest available)")
+    t.add_argument("--profile", choices=list(PROFILES),
+                   help="quick, lab or paper (default: $NST_PROFILE, else by device)")
+    t.set_defaults(func=train_network)
+
+    s = sub.add_parser("stylize", help="paint PHOTO with a trained network, in one pass")
+    s.add_argument("photo")
+    s.add_argument("--model", required=True,
+                   help="a file of `nst train`, or a shipped style: " + (", ".join(shipped_networks()) or "none"))
+    s.add_argument("-o", "--output", required=True, help="output image (.png or .jpg); never the input")
+    s.add_argument("--size", type=_positive_int, help="long side in px (default: the size it was trained at)")
+    s.add_argument("--device", help="cpu, cuda or mps (default: the fastest available)")
+    s.set_defaults(func=stylize_photo)

@@ -1,0 +1,23 @@
+"""Fast style transfer (notebook 6): a network trained once with the losses of notebooks 2-4, then one pass a photo.
+
+Read network.py (the `TransformNet`, saving and loading it, the shipped networks), then train.py (the photos, the
+crops, the per-profile `TRAINING` settings and the training loop `train`); preview.py is the notebook's live preview.
+"""
+
+from .network import (
+    TransformNet,
+    load_network,
+    network_path,
+    parameter_count,
+    save_network,
+    shipped_networks,
+    stylize,
+)
+from .preview import LivePreview
+from .train import HELD_OUT, RATIO, TRAINING, Crops, Training, TrainingSettings, train, training_photos
+
+__all__ = [
+    "Crops", "HELD_OUT", "LivePreview", "RATIO", "TRAINING", "Training", "TrainingSettings", "TransformNet",
+    "load_network", "network_path", "parameter_count", "save_network", "shipped_networks", "stylize", "train",
+    "training_photos",
+]

@@ -1,0 +1,147 @@
+"""The transformation network of Johnson, Alahi & Fei-Fei (2016), with Ulyanov et al.'s instance normalisation.
+
+A photo goes in, a stylised image of the same size comes out, in one forward pass. It is small (about 277k
+parameters): a 9x9 convolution, two stride-2 convolutions down to a quarter of the size, residual blocks at
+64 channels, two upsampling convolutions and a 9x9 convolution back to RGB. Saved networks are files of fp16
+weights with a few facts about their training (`save_network`, `load_network`); one per shipped style comes
+with the package (`shipped_networks`).
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import WeightsError
+
+FORMAT = "nst-fast-network"  # what a saved network's "format" entry says
+NETWORKS_FOLDER = "networks"  # the shipped networks, in this package
+
+
+class ConvLayer(nn.Sequential):
+    """Reflection padding (no dark border), a convolution, then instance norm and ReLU unless ``last``."""
+
+    def __init__(self, channels_in: int, channels_out: int, kernel: int, stride: int = 1, last: bool = False) -> None:
+        layers = [nn.ReflectionPad2d(kernel // 2), nn.Conv2d(channels_in, channels_out, kernel, stride)]
+        if not last:
+            layers += [nn.InstanceNorm2d(channels_out, affine=True), nn.ReLU()]
+        super().__init__(*layers)
+
+
+class ResidualBlock(nn.Module):
+    """x + two 3x3 convolutions of x: the block can leave its input as it is, and learns what to change."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(ConvLayer(channels, channels, 3), ConvLayer(channels, channels, 3, last=True),
+                                  nn.InstanceNorm2d(channels, affine=True))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class Upsample(nn.Sequential):
+    """Twice the size (nearest neighbour), then a convolution: no checkerboard, unlike a transposed convolution."""
+
+    def __init__(self, channels_in: int, channels_out: int) -> None:
+        super().__init__(nn.Upsample(scale_factor=2, mode="nearest"), ConvLayer(channels_in, channels_out, 3))
+
+
+class TransformNet(nn.Module):
+    """Photo in, stylised image out: RGB in [0, 1], (B, 3, H, W), any H and W.
+
+    ``channels`` are the widths at full, half and quarter size; ``blocks`` residual blocks work at a quarter
+    size. The last convolution's output goes through a sigmoid, (tanh + 1) / 2 as in Johnson et al., so every
+    output is an image in [0, 1].
+    """
+
+    def __init__(self, channels: tuple[int, int, int] = (16, 32, 64), blocks: int = 3) -> None:
+        super().__init__()
+        self.channels, self.blocks = tuple(channels), blocks
+        c1, c2, c3 = self.channels
+        self.layers = nn.Sequential(
+            ConvLayer(3, c1, 9), ConvLayer(c1, c2, 3, stride=2), ConvLayer(c2, c3, 3, stride=2),  # down to 1/4
+            *(ResidualBlock(c3) for _ in range(blocks)),                                        # work at 1/4
+            Upsample(c3, c2), Upsample(c2, c1), ConvLayer(c1, 3, 9, last=True),                 # back up, to RGB
+        )
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        h, w = image.shape[-2:]
+        pad_h, pad_w = -h % 4, -w % 4  # two stride-2 convolutions: pad to a multiple of 4, crop back after
+        mode = "reflect" if min(h, w) > max(pad_h, pad_w) else "replicate"
+        x = F.pad(image, (0, pad_w, 0, pad_h), mode=mode) if pad_h or pad_w else image
+        return torch.sigmoid(self.layers(x))[..., :h, :w]
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+
+def parameter_count(net: nn.Module) -> int:
+    """The number of trained numbers in ``net``."""
+    return sum(p.numel() for p in net.parameters())
+
+
+def save_network(net: TransformNet, path: str | os.PathLike, **info: Any) -> Path:
+    """Save ``net``'s weights in fp16 (half the size; the network runs in fp32) with ``info`` (the style, the
+    training's settings), written to a temporary file first so that nothing is half-written."""
+    path = Path(path).expanduser()
+    state = {k: v.detach().cpu().half() if v.is_floating_point() else v.cpu() for k, v in net.state_dict().items()}
+    record = {"format": FORMAT, "channels": list(net.channels), "blocks": net.blocks, "state_dict": state,
+              "info": info}
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        torch.save(record, tmp)
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise WeightsError(f"cannot save {path}: {err.strerror or err}") from None
+    return path
+
+
+def load_network(path: str | os.PathLike, device: str | torch.device = "cpu") -> TransformNet:
+    """A network saved by `save_network` (or `nst train`), in fp32 and eval mode, with its ``info`` as ``.info``;
+    a `WeightsError` in one line for a missing file or one that is not such a network."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        shipped = ", ".join(shipped_networks()) or "none"
+        raise WeightsError(f"network file not found: {path} (shipped networks: {shipped})")
+    try:
+        record = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        problem = type(err).__name__
+        raise WeightsError(f"could not read {path}: {problem}; is it a network saved by `nst train`?") from None
+    if not isinstance(record, dict) or record.get("format") != FORMAT:
+        raise WeightsError(f"{path} is not a fast style network saved by `nst train` or save_network")
+    try:
+        net = TransformNet(tuple(record["channels"]), int(record["blocks"]))
+        net.load_state_dict({k: v.float() for k, v in record["state_dict"].items()})
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        problem = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise WeightsError(f"{path} does not hold a complete fast style network ({problem})") from None
+    net.info = dict(record.get("info", {}))
+    return net.to(device).eval().requires_grad_(False)
+
+
+def shipped_networks() -> dict[str, Path]:
+    """Style name -> file of the networks that come with the package, one per shipped style."""
+    folder = Path(str(resources.files(__package__) / NETWORKS_FOLDER))
+    return {p.stem: p for p in sorted(folder.glob("*.pt"))}
+
+
+def network_path(name_or_path: str | os.PathLike) -> Path:
+    """A shipped network's file by its style name ('mosaic'), else ``name_or_path`` as a path."""
+    return shipped_networks().get(str(name_or_path), Path(name_or_path).expanduser())
+
+
+@torch.no_grad()
+def stylize(net: TransformNet, image: torch.Tensor) -> torch.Tensor:
+    """``image`` (RGB in [0, 1], (1, 3, H, W)) through ``net`` in one pass, on the network's device; returned on
+    the CPU."""
+    return net(image.to(net.device, torch.float32)).cpu()

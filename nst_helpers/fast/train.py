@@ -1,0 +1,197 @@
+"""Training a transformation network with the losses of notebooks 2-4 (Johnson, Alahi & Fei-Fei 2016).
+
+The optimisation of notebook 4 changes one image's pixels to lower the objective; here the same `Objective` (the
+content loss at relu4_2, the Gram losses at relu1_1 ... relu5_1, their weights) is lowered by changing the
+weights of a `TransformNet`, over many photos, so that afterwards one forward pass stylises a photo it never saw.
+Each step draws a batch of random square crops (random scale and position, flipped half of the time) from the
+training photos and takes one Adam step. Every few steps the loss on a fixed batch of crops is measured and the
+best weights so far are kept: an interrupt or a non-finite loss ends the run with them.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from ..errors import ParameterError
+from ..folders import images_dir
+from ..objective import Objective, check_memory, style_weight_for_ratio
+from ..vgg import VGG
+from .network import TransformNet
+
+HELD_OUT = ("chelsea.png", "coffee.png")  # shipped photos no network is trained on: the test of generalisation
+# alpha/beta at 512 px (`style_weight_for_ratio` scales it to the crops): 20x the paper's 1e-3. The optimisation of
+# notebook 4 starts from the photo; a network starts from nothing, and at the paper's ratio the style swamps the photo.
+RATIO = 2e-2
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """One profile's training: photos (and the style image) loaded at ``size`` px (long side), square crops of
+    ``crop`` px, ``batch`` crops a step, ``steps`` Adam steps at learning rate ``lr``, x 0.3 after half and again after
+    three quarters of them (`optimize_image`'s schedule for Adam)."""
+
+    size: int
+    crop: int
+    batch: int
+    steps: int
+    lr: float
+
+
+# Every profile's training settings, in this one place. quick: seconds on 2 CPU cores; lab: the notebook's run,
+# a few minutes on 2 cores in fp32; paper: Johnson et al.'s 256 px crops, on a GPU.
+TRAINING: dict[str, TrainingSettings] = {
+    "quick": TrainingSettings(size=64, crop=32, batch=4, steps=100, lr=1e-3),
+    "lab": TrainingSettings(size=224, crop=64, batch=4, steps=240, lr=1e-3),
+    "paper": TrainingSettings(size=512, crop=256, batch=4, steps=4000, lr=1e-3),
+}
+
+
+def training_photos(held_out: Sequence[str] = HELD_OUT) -> list[Path]:
+    """The shipped photos to train on: ``images/content`` but the held-out ones, and ``images/train``."""
+    folder = images_dir()
+    photos = [p for p in sorted((folder / "content").glob("*.png")) if p.name not in held_out]
+    return photos + sorted((folder / "train").glob("*.png"))
+
+
+class Crops:
+    """Random square crops of ``photos`` (image tensors, (1, 3, H, W)), resized to ``crop`` px: each a square of a
+    random side between ``crop`` and the photo's short side, at a random place, flipped left-right half of the time.
+    Seeded: the same seed draws the same crops."""
+
+    def __init__(self, photos: Sequence[torch.Tensor], crop: int, seed: int = 0) -> None:
+        small = [tuple(p.shape[-2:]) for p in photos if min(p.shape[-2:]) < crop]
+        if not photos or small:
+            raise ParameterError(f"crops of {crop} px need photos at least that large; got {small or 'no photos'}")
+        self.photos, self.crop = list(photos), crop
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def _int(self, high: int) -> int:
+        return int(torch.randint(high, (1,), generator=self.generator))
+
+    def one(self) -> torch.Tensor:
+        photo = self.photos[self._int(len(self.photos))]
+        h, w = photo.shape[-2:]
+        side = self.crop + self._int(min(h, w) - self.crop + 1)
+        top, left = self._int(h - side + 1), self._int(w - side + 1)
+        square = photo[..., top : top + side, left : left + side]
+        if side != self.crop:
+            square = F.interpolate(square, size=(self.crop, self.crop), mode="bilinear", antialias=True)
+        return square.flip(-1) if self._int(2) else square
+
+    def batch(self, n: int) -> torch.Tensor:
+        """``n`` crops, (n, 3, crop, crop), in [0, 1]."""
+        return torch.cat([self.one() for _ in range(n)]).clamp(0, 1)
+
+
+@dataclass
+class Training:
+    """What `train` returns: the network with its best weights (lowest loss on the fixed batch), the loss terms of
+    every step (per crop) and ``"time"``; the fixed batch's loss as (step, loss); the steps run, the seconds, the
+    photos and crops trained on, and why it stopped early (None if it ran all its steps)."""
+
+    net: TransformNet
+    history: dict[str, list[float]]
+    checks: list[tuple[int, float]] = field(default_factory=list)
+    best_step: int = 0
+    steps: int = 0
+    seconds: float = 0.0
+    photos: int = 0
+    crops: int = 0
+    stopped: str | None = None
+
+
+def train(
+    vgg: VGG,
+    style: torch.Tensor,
+    photos: Sequence[torch.Tensor],
+    settings: TrainingSettings,
+    ratio: float = RATIO,
+    tv_weight: float = 0.0,
+    seed: int = 0,
+    net: TransformNet | None = None,
+    check_every: int = 20,
+    max_seconds: float | None = None,
+    progress: bool = True,
+    callback: Callable[[int, TransformNet, dict[str, float]], bool | None] | None = None,
+) -> Training:
+    """Train ``net`` (default: a new `TransformNet`, seeded) to paint ``photos`` in the ``style`` image's style.
+
+    The loss is `Objective`'s, per crop: content at relu4_2, Gram losses at relu1_1 ... relu5_1, with alpha/beta =
+    ``ratio`` at 512 px (`style_weight_for_ratio`), and ``tv_weight`` times the total variation. ``callback(step,
+    net, losses)`` runs after every step (a progress display, a live preview); True stops the run. After
+    ``max_seconds`` the run stops too. An interrupt (Ctrl-C) or a non-finite loss ends it early, with a warning
+    that says so; the network returned has the best weights measured, in every case.
+    """
+    s = settings
+    torch.manual_seed(seed)
+    net = (net or TransformNet()).to(vgg.device).train()
+    crops, monitor = Crops(photos, s.crop, seed), Crops(photos, s.crop, seed + 1).batch(s.batch).to(vgg.device)
+    check_memory(vgg, s.crop * s.batch, s.crop, ["relu4_2", "relu5_1"])  # a batch needs what one taller image does
+    objective = Objective(vgg, monitor, style, style_weight=style_weight_for_ratio(ratio, s.crop, s.crop),
+                          tv_weight=tv_weight)
+    opt = torch.optim.Adam(net.parameters(), lr=s.lr)
+    schedule = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[s.steps // 2, s.steps * 3 // 4], gamma=0.3)
+    history: dict[str, list[float]] = {"total": [], "time": []}
+    result = Training(net, history, photos=len(photos))
+    best = {"loss": math.inf, "state": copy.deepcopy(net.state_dict())}
+    start = time.perf_counter()
+
+    def check(step: int) -> None:
+        """The loss on the fixed batch; keep the weights if it is the lowest so far."""
+        objective.set_content(monitor)
+        with torch.no_grad():
+            loss = sum(objective(net(monitor)).values()).item() / len(monitor)
+        result.checks.append((step, loss))
+        if loss < best["loss"]:
+            best.update(loss=loss, state=copy.deepcopy(net.state_dict()))
+            result.best_step = step
+
+    step, bar = 0, tqdm(range(1, s.steps + 1), desc="training", disable=not progress, leave=False)
+    try:
+        check(0)
+        for step in bar:
+            batch = crops.batch(s.batch).to(vgg.device)
+            objective.set_content(batch)
+            terms = {k: v / len(batch) for k, v in objective(net(batch)).items()}  # per crop
+            total = sum(terms.values())
+            if not torch.isfinite(total):
+                raise FloatingPointError(f"loss became {total.item()} at step {step}")
+            opt.zero_grad()
+            total.backward()
+            opt.step()
+            schedule.step()
+            for name, value in terms.items():
+                history.setdefault(name, []).append(value.item())
+            history["total"].append(total.item())
+            history["time"].append(time.perf_counter() - start)
+            result.steps, result.crops = step, step * s.batch
+            if step % check_every == 0 or step == s.steps:
+                check(step)
+            bar.set_postfix(loss=f"{total.item():.4g}")
+            out_of_time = max_seconds is not None and time.perf_counter() - start > max_seconds
+            if (callback and callback(step, net, {k: v[-1] for k, v in history.items()})) or out_of_time:
+                result.stopped = f"stopped at step {step}"
+                if result.checks[-1][0] != step:
+                    check(step)
+                break
+    except (KeyboardInterrupt, FloatingPointError) as err:
+        what = f"interrupted at step {step}" if isinstance(err, KeyboardInterrupt) else str(err)
+        measured = f"step {result.best_step}, loss {best['loss']:.4g}" if result.checks else "untrained: none measured"
+        result.stopped = f"{what}: kept the best weights so far ({measured})"
+        warnings.warn(result.stopped, RuntimeWarning, stacklevel=2)
+    finally:
+        bar.close()
+    net.load_state_dict(best["state"])
+    result.seconds = time.perf_counter() - start
+    net.eval()
+    return result
