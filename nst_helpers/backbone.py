@@ -14,6 +14,7 @@ Weights: "torchvision" (trained on ImageNet, read from torch.hub's cache, which 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,11 @@ from torchvision.models.feature_extraction import create_feature_extractor
 from .errors import LayerError, ParameterError, WeightsError
 from .profiles import get_device
 from .weights import PREPROCESSING, StateDict, randomize, read_state_dict, torchvision_state_dict
+
+# While torch.fx traces a network it patches nn.Module.__call__ for every module in the process, so a forward pass
+# in another thread (the explorers compute in background threads) would be traced too and fail. Tracing and the
+# forward passes of the traced networks take this lock; the backward passes need not.
+FX_LOCK = threading.RLock()
 
 Pooling = Literal["max", "avg"]  # max as trained, avg the paper's choice for synthesis
 
@@ -232,7 +238,8 @@ class Backbone(nn.Module):
         key = frozenset(layers)
         if key not in self._extractors:
             nodes = architecture(self.arch).layers
-            extractor = create_feature_extractor(self.network, {nodes[name]: name for name in key})
+            with FX_LOCK:
+                extractor = create_feature_extractor(self.network, {nodes[name]: name for name in key})
             geometry = receptive_fields(extractor)
             outputs = next(node for node in extractor.graph.nodes if node.op == "output").args[0]
             self._extractors[key] = extractor, {name: geometry[node.name] for name, node in outputs.items()}
@@ -251,7 +258,7 @@ class Backbone(nn.Module):
         if key not in self._elements:
             side = 4 * self.min_size(layers)
             counter = _Count(self._extractor(layers)[0])
-            with torch.no_grad():
+            with torch.no_grad(), FX_LOCK:
                 counter.run(torch.zeros(1, 3, side, side, device=self.device, dtype=self.mean.dtype))
             self._elements[key] = counter.elements / side**2
         weights = sum(p.numel() for p in self.parameters())
@@ -274,7 +281,8 @@ class Backbone(nn.Module):
         if min(image.shape[-2:]) < needed:
             h, w = image.shape[-2:]
             raise LayerError(f"image is {w}x{h} px but layer {deepest!r} needs at least {needed} px on each side")
-        out = extractor(self.preprocess(image.to(self.device)))
+        with FX_LOCK:
+            out = extractor(self.preprocess(image.to(self.device)))
         if self.softmax:
             out = {k: torch.softmax(f.flatten(1) / self.softmax, dim=1).view_as(f) for k, f in out.items()}
         return {name: out[name] for name in layers}
