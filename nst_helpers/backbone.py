@@ -29,9 +29,9 @@ from .errors import LayerError, ParameterError, WeightsError
 from .profiles import get_device
 from .weights import PREPROCESSING, StateDict, randomize, read_state_dict, torchvision_state_dict
 
-# While torch.fx traces a network it patches nn.Module.__call__ for every module in the process, so a forward pass
-# in another thread (the explorers compute in background threads) would be traced too and fail. Tracing and the
-# forward passes of the traced networks take this lock; the backward passes need not.
+# While torch.fx traces a network it patches nn.Module.__call__ for every module in the process, so a call of a
+# network in another thread (the explorers compute in background threads) would be traced too and fail. Tracing
+# and every call of a Backbone take this lock; the backward passes need not.
 FX_LOCK = threading.RLock()
 
 Pooling = Literal["max", "avg"]  # max as trained, avg the paper's choice for synthesis
@@ -272,6 +272,11 @@ class Backbone(nn.Module):
         return [LayerInfo(name, feats[name].shape[1], feats[name].shape[-1], geometry[name][1], geometry[name][0])
                 for name in self.layer_names]
 
+    def __call__(self, image: torch.Tensor, layers: Iterable[str]) -> dict[str, torch.Tensor]:
+        # The whole call under FX_LOCK: while another thread traces, nn.Module.__call__ itself is patched.
+        with FX_LOCK:
+            return super().__call__(image, layers)
+
     def forward(self, image: torch.Tensor, layers: Iterable[str]) -> dict[str, torch.Tensor]:
         """Feature maps of ``layers`` for ``image``; the pass stops at the deepest layer asked for."""
         layers = self.check_layers(layers)
@@ -281,8 +286,7 @@ class Backbone(nn.Module):
         if min(image.shape[-2:]) < needed:
             h, w = image.shape[-2:]
             raise LayerError(f"image is {w}x{h} px but layer {deepest!r} needs at least {needed} px on each side")
-        with FX_LOCK:
-            out = extractor(self.preprocess(image.to(self.device)))
+        out = extractor(self.preprocess(image.to(self.device)))
         if self.softmax:
             out = {k: torch.softmax(f.flatten(1) / self.softmax, dim=1).view_as(f) for k, f in out.items()}
         return {name: out[name] for name in layers}

@@ -1,10 +1,12 @@
 """Backbone: the four architectures offline (random weights, through state-dict files and a fake torch.hub cache),
 their layer tables, the truncated forward, preprocessing, a short transfer each, and the one-line errors."""
 
+import threading
+
 import pytest
 import torch
 
-from nst_helpers import VGG, Backbone, LayerError, Objective, WeightsError, featviz, optimize_image
+from nst_helpers import VGG, Backbone, LayerError, Objective, WeightsError, featviz, initial_image, optimize_image
 from nst_helpers.cli import main
 from nst_helpers.weights import PREPROCESSING, hub_file
 
@@ -270,3 +272,38 @@ def test_cli_doctor_lists_what_runs_offline(capsys, monkeypatch, tmp_path):
     assert code == 0
     for arch in ARCHS:
         assert f"network {arch}: weights 'random', 'torchvision' not cached (`nst weights fetch {arch}`" in out
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_the_papers_start_for_every_network(nets, content_image, arch):
+    """init='noise' is the weights' mean colour (the input that preprocesses to zero) plus faint noise, on any network."""
+    net = nets[arch]
+    torch.testing.assert_close(net.preprocess(net.mean_color()), torch.zeros(1, 3, 1, 1), atol=1e-6, rtol=0)
+    start = initial_image(Objective(net, content=content_image, content_layers=net.content_layers), "noise", seed=0)
+    torch.testing.assert_close(start.mean((0, 2, 3)), net.mean_color().flatten(), atol=5e-4, rtol=0)
+    assert start.std((0, 2, 3)).max() < 1.1 / 255
+
+
+def test_tracing_while_another_thread_runs_the_network(image):
+    """torch.fx's tracing patches nn.Module.__call__ process-wide: without FX_LOCK, a forward pass in another thread
+    (an explorer's) during a trace fails with "module is not installed as a submodule"."""
+    net = Backbone("resnet50", weights="random", device="cpu")
+    errors, done = [], threading.Event()
+
+    def forward_until_done() -> None:
+        try:
+            while not done.is_set():
+                with torch.no_grad():
+                    net(image, ["res2a"])
+        except Exception as err:  # what the main thread checks
+            errors.append(err)
+
+    worker = threading.Thread(target=forward_until_done)
+    worker.start()
+    try:
+        for layers in (["res3a"], ["res3b"], ["res4a"], ["res4b"], ["res5a"]):  # each a new trace
+            net._extractor(layers)
+    finally:
+        done.set()
+        worker.join()
+    assert not errors, errors[0]
