@@ -176,4 +176,4 @@ def test_the_notebooks_style_claim_fails_for_an_untrained_network(vgg):
 
 def test_the_shipped_mosaic_network_passes_the_notebooks_claims(vgg):
     for style_gain, content_gain in _gains(vgg, load_network(network_path("mosaic")), 256):  # its training size
-        assert style_gain > 1.5 and content_gain > 1.2
+        assert style_gain > 1.5 and content_gain > 1.1
