@@ -28,7 +28,10 @@ def show_images(
     n = len(images)
     ncols = ncols or min(n, 5)
     nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    # panels as tall as the tallest image needs (3:2 photos get no empty bands), plus room for the titles' lines
+    height = size * max(image.shape[-2] / image.shape[-1] for image in images)
+    height += 0.2 * max(str(title).count("\n") + 1 for title in titles) if titles else 0
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, height * nrows), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:

@@ -63,7 +63,12 @@ def test_show_images_explicit_columns():
     fig = show_images(images(4), ncols=2, size=2.0)
     assert len(fig.axes) == 4
     assert len(drawn(fig)) == 4
-    assert tuple(fig.get_size_inches()) == pytest.approx((4.0, 4.0))
+    assert tuple(fig.get_size_inches()) == pytest.approx((4.0, 2 * 2.0 * 8 / 10))  # rows as tall as the 8x10 images
+
+
+def test_show_images_leaves_room_for_two_line_titles():
+    fig = show_images(images(2), titles=["one", "two\nlines"], ncols=2, size=2.0)
+    assert fig.get_size_inches()[1] == pytest.approx(2.0 * 8 / 10 + 2 * 0.2)
 
 
 def test_show_images_shows_the_pixels():
