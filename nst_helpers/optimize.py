@@ -18,6 +18,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .errors import ParameterError, ResourceError
+from .lbfgs import LBFGS
 from .objective import Losses, Objective, check_memory
 from .precision import FP32
 
@@ -90,15 +91,9 @@ def initial_image(objective: Objective, init: str | torch.Tensor = "noise", seed
     raise ParameterError(f"unknown init {init!r}; use 'content', 'style', 'noise', 'uniform' or a tensor")
 
 
-FIRST_STEP = 0.04  # RMS pixel change of L-BFGS's plain gradient steps (about 10 grey levels); see optimize_image
-
-
 def _make_optimizer(name: str, image: torch.Tensor, lr: float | None, steps: int):
     if name == "lbfgs":
-        # max_iter=1: one step is one evaluation. Tolerances 0: the run length is `steps`, nothing else.
-        lbfgs = torch.optim.LBFGS([image], lr=lr or 1.0, max_iter=1, history_size=100, tolerance_grad=0,
-                                  tolerance_change=0)
-        return lbfgs, None
+        return LBFGS(image, lr=lr or 1.0), None
     if name == "adam":
         opt = torch.optim.Adam([image], lr=lr or 0.02)
         milestones = [int(steps * 0.5), int(steps * 0.75)]
@@ -120,10 +115,9 @@ def optimize_image(
     """Optimise an image's pixels to minimise the sum of ``objective(image)``'s terms; returns a `Result`.
 
     ``init`` is 'content', 'style', the paper's 'noise', 'uniform' noise or an image tensor (see `initial_image`).
-    One step is one loss + gradient evaluation. 'lbfgs' (``lr`` default 1.0, a history of 100, no tolerance stops: a run
-    lasts ``steps`` unless stopped) minimises the loss rescaled so that a plain gradient step moves the pixels by
-    ``FIRST_STEP`` (RMS) at the start; 'adam' (``lr`` default 0.02)
-    multiplies its learning rate by 0.3 after half and again after three quarters of the steps.
+    One step is one loss + gradient evaluation. 'lbfgs' is the package's `LBFGS` (lbfgs.py: ``lr`` default 1.0, a
+    history of 100, no line search and no tolerance stops, so a run lasts ``steps`` unless stopped); 'adam' (``lr``
+    default 0.02) multiplies its learning rate by 0.3 after half and again after three quarters of the steps.
 
     After every step the pixels are clamped to [0, 1] (a projection), so every image evaluated, recorded,
     shown or returned is a valid image and the history is the loss of what you see. ``callback(step, image,
@@ -146,19 +140,10 @@ def optimize_image(
     best = {"loss": math.inf, "image": image.detach().clone()}
     snapshots = [(0, image.detach().cpu().clone())] if snapshot_every else []
     start = time.perf_counter()
-    # L-BFGS minimises the loss divided by a constant fixed at the first evaluation: the starting gradient's RMS over
-    # FIRST_STEP. PyTorch's L-BFGS takes a plain gradient step (of length lr) wherever it has no usable curvature
-    # estimate: on the first steps, and on a saddle, where the curvature is negative. Scaled so, that step moves the
-    # pixels by about FIRST_STEP (RMS) whatever the loss's size: unscaled, a loss of 1e10 throws them far out of
-    # range; divided by its starting value, the step from the paper's flat grey start is so small that a style
-    # term, whose gradient there is near zero, never gets going (the loss fell by 0.002% per step). Adam does not
-    # care about scale.
-    scale = {"value": None if optimizer == "lbfgs" else 1.0}
     precision = getattr(objective, "precision", FP32)
     gain = precision.loss_scale  # above 1 for fp16 only
-    # PyTorch's first L-BFGS step is tiny (min(1, 1/|g|_1) x lr): in bf16 or fp16 the gradient difference of its first
-    # curvature pair is then mostly rounding noise, and the next steps land far off (measured at 128 px: loss spikes
-    # of 40x, 1.8x worse after 30 steps). So the first two evaluations run in fp32.
+    # The first two L-BFGS evaluations run in fp32: the first curvature pair is learnt from them, and in bf16 or fp16
+    # their gradient difference is partly rounding noise.
     in_fp32 = 2 if optimizer == "lbfgs" and precision.autocast is not None else 0
     in_scale = optimizer == "lbfgs" or gain != 1
 
@@ -168,21 +153,18 @@ def optimize_image(
         total = terms if isinstance(terms, torch.Tensor) else sum(terms.values())
         if not torch.isfinite(total):
             raise _NonFinite(f"{total.item()}")
-        # For L-BFGS and fp16, back-propagate the loss over its first value (times gain for fp16), so that no fp16
-        # gradient underflows or overflows; L-BFGS then rescales once, as said above. Adam in fp32 gets the plain loss.
+        # For L-BFGS and fp16, back-propagate the loss over its first value (times gain for fp16): no fp16 gradient
+        # underflows or overflows, and L-BFGS's dot products stay far from fp32's range for losses of 1e10 and more.
+        # Adam in fp32 gets the plain loss.
         first = max(history["total"][0] if history["total"] else total.item(), 1e-12) if in_scale else 1.0
         (total * (gain / first)).backward()
-        if scale["value"] is None:
-            rms = image.grad.pow(2).mean().sqrt().item()
-            scale["value"] = rms / FIRST_STEP if rms > 0 else 1.0
-        image.grad.div_(scale["value"])
         for name, value in ({} if isinstance(terms, torch.Tensor) else terms).items():
             history.setdefault(name, []).append(value.item())
         history["total"].append(total.item())
         history["time"].append(time.perf_counter() - start)
         if total.item() < best["loss"]:
             best.update(loss=total.item(), image=image.detach().clone())
-        return total.detach() * (gain / first) / scale["value"]
+        return total.detach()
 
     def kept() -> str:
         """What a run that stops early returns."""
