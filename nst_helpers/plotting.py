@@ -31,7 +31,7 @@ def show_images(
     # panels as tall as the tallest image needs (3:2 photos get no empty bands), plus room for the titles' lines
     height = size * max(image.shape[-2] / image.shape[-1] for image in images)
     height += 0.2 * max(str(title).count("\n") + 1 for title in titles) if titles else 0
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, height * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, height * nrows), squeeze=False, layout="constrained")
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
@@ -40,7 +40,6 @@ def show_images(
                 ax.set_title(titles[i], fontsize=10)
     if suptitle:
         fig.suptitle(suptitle)
-    fig.tight_layout()
     return fig
 
 

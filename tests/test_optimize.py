@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from nst_helpers import Objective, ParameterError, Result, initial_image, load_image, optimize_image
-from nst_helpers.lbfgs import LBFGS
+from nst_helpers.lbfgs import FIRST_STEP, LBFGS, MAX_STEP
 
 IMAGES = Path(__file__).resolve().parents[1] / "images"
 
@@ -553,3 +553,24 @@ def test_lbfgs_skips_a_pair_whose_curvature_is_not_clearly_positive():
         step = x.detach() - before
         assert step.pow(2).mean().sqrt() == pytest.approx(0.1, rel=1e-5)  # a plain gradient step of RMS first_step
     assert optimizer.pairs == []
+
+
+def test_lbfgs_never_moves_the_pixels_by_more_than_max_step():
+    """A loss almost flat but for a far minimum: once L-BFGS has learnt the curvature, its step would go all the way
+    (an RMS change of about 100). A step that long, clamped, is a picture of saturated pixels; it is cut to MAX_STEP."""
+    x = torch.full((1, 3, 8, 8), 0.5, requires_grad=True)
+    optimizer = LBFGS(x)
+
+    def closure():
+        optimizer.zero_grad()
+        loss = 1e-4 * (x - 100).pow(2).sum()
+        loss.backward()
+        return loss.detach()
+
+    steps = []
+    for _ in range(4):
+        before = x.detach().clone()
+        optimizer.step(closure)
+        steps.append((x.detach() - before).pow(2).mean().sqrt().item())
+    assert steps[0] == pytest.approx(FIRST_STEP, rel=1e-4)
+    assert max(steps) <= MAX_STEP * (1 + 1e-5) and steps[-1] == pytest.approx(MAX_STEP, rel=1e-4)
