@@ -2,7 +2,8 @@
 
 L-BFGS (Nocedal & Wright, *Numerical Optimization*, Algorithm 7.4) steps along -H g, where H estimates the inverse
 Hessian of the loss from the last few pairs (s, y): s a step the pixels took, y the change of the gradient over it.
-Two details make it work on a projected problem from a flat start, where PyTorch's `torch.optim.LBFGS` does not:
+Three details make it work on a clamped image, from the paper's flat start or from the photo, where PyTorch's
+`torch.optim.LBFGS` does not:
 
 - s is the step the pixels actually took, after the clamp. PyTorch pairs y with the step it proposed; where the
   clamp cut that step short, the curvature it learns is wrong and later steps overshoot (from noise at 128 px, 11
@@ -10,7 +11,6 @@ Two details make it work on a projected problem from a flat start, where PyTorch
 - A pair is kept only if its curvature s.y is clearly positive: the cosine of s and y at least ``CAUTIOUS`` (Li and
   Fukushima's cautious update). From the paper's flat grey start the first gradient step's pair is nearly
   orthogonal (cosine 0.001 at 512 px); kept, it sent the next step to pixels of +-38 and the loss up 40x.
-
 - No step moves the pixels by more than ``MAX_STEP`` (RMS; a trust region). From the photo, the second step of a
   transfer with blended styles proposed an RMS change of 2.3 (the clamp made it a picture of saturated pixels,
   the loss went up 11x and the run never recovered: 0.5 of its start after 100 steps, 0.046 with the cap). In
