@@ -56,12 +56,18 @@ class _Gram(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
         (f,) = ctx.saved_tensors
-        return (grad + grad.transpose(1, 2)) @ f
+        sym = grad + grad.transpose(1, 2)
+        if f.stride(1) == 1:  # F stored transposed (channels_last maps): its gradient in that layout, F^T sym, too
+            return (f.transpose(1, 2) @ sym).transpose(1, 2)
+        return sym @ f
 
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     """G = F F^T per image: (B, N, H, W) -> (B, N, N), unnormalised, as in the paper."""
     b, n, h, w = features.shape
+    if not features.is_contiguous() and features.is_contiguous(memory_format=torch.channels_last):
+        # the fast path's maps (precision.py) hold F^T in memory: read it as it lies, with no transposing copy
+        return _Gram.apply(features.permute(0, 2, 3, 1).reshape(b, h * w, n).transpose(1, 2))
     return _Gram.apply(features.reshape(b, n, h * w))
 
 

@@ -151,7 +151,8 @@ def lowered(network: nn.Module, precision: Precision) -> nn.Module:
 def forward(
     network: nn.Module, image: torch.Tensor, layers: Iterable[str], precision: Precision
 ) -> dict[str, torch.Tensor]:
-    """``network(image, layers)`` in ``precision``: feature maps by name, in fp32 (and the default layout)."""
+    """``network(image, layers)`` in ``precision``: feature maps by name, in fp32, in the layout they were computed
+    in (channels_last on the fast path: `gram_matrix` reads it as it lies, and no pass transposes the maps)."""
     if precision.autocast is None:
         return network(image, layers)
     if precision.channels_last:
@@ -159,4 +160,4 @@ def forward(
     device = next(network.parameters()).device.type
     with torch.autocast(device, precision.autocast):
         features = lowered(network, precision)(image, layers)
-    return {name: f.to(torch.float32, memory_format=torch.contiguous_format) for name, f in features.items()}
+    return {name: f.float() for name, f in features.items()}

@@ -93,6 +93,21 @@ def test_gram_matrix_gradient_matches_autograd():
     torch.testing.assert_close(f2.grad, expected)
 
 
+def test_gram_matrix_of_channels_last_maps_is_read_in_place():
+    # The fast path's feature maps are channels_last (precision.py): the same G and gradient, gradcheck included, and
+    # the gradient in the maps' layout, so that no pass transposes them
+    f = torch.randn(2, 3, 4, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    last = f.contiguous(memory_format=torch.channels_last).requires_grad_(True)
+    assert torch.autograd.gradcheck(gram_matrix, (last,))
+    plain = f.clone().requires_grad_(True)
+    w = torch.randn(2, 3, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    (grad_plain,) = torch.autograd.grad((gram_matrix(plain) * w).sum(), plain)
+    (grad_last,) = torch.autograd.grad((gram_matrix(last) * w).sum(), last)  # not .grad: it is copied to the leaf's layout
+    torch.testing.assert_close(gram_matrix(last), gram_matrix(plain))
+    torch.testing.assert_close(grad_last, grad_plain)
+    assert grad_last.is_contiguous(memory_format=torch.channels_last) and not grad_last.is_contiguous()
+
+
 @pytest.mark.parametrize("normalization", NORMS)
 def test_style_layer_loss_by_hand(normalization):
     loss = style_layer_loss(G2, A2, n=2, m=4, normalization=normalization)
