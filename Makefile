@@ -23,8 +23,9 @@ lint: $(STAMP)
 test: $(STAMP) lint
 	$(BIN)/python -m pytest --nbval-lax tests notebooks
 
-# The science checks (tests/test_science.py, every numbered notebook) under 1 thread, oneDNN off and seeds 1 and 2,
-# with each check's worst margin over them (tools/variants.py; the table also goes to test-artifacts/variants.md).
+# The science checks (tests/test_science.py, every numbered notebook) under 1 thread, oneDNN off, seeds 1 and 2, and
+# bf16 where 'auto' chooses it, with each check's worst margin over them (tools/variants.py; the table also goes to
+# test-artifacts/variants.md).
 variants: $(STAMP)
 	$(BIN)/python tools/variants.py
 

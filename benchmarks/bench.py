@@ -98,7 +98,7 @@ def run(
     machine = f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, {device}"
     if dev.type == "cuda":
         machine = f"{torch.cuda.get_device_name(dev)}, torch {torch.__version__}"
-    matmul = ", ".join(f"{p} {f / 1e9:.0f}" for p, f in peak_flops.items())
+    matmul = ", ".join(f"{p} {f / 1e9:.3g}" for p, f in peak_flops.items())  # an emulated bf16 may be under 1
     intro = f"{machine}; matmul GFLOP/s: {matmul}; auto here: {resolve('auto', device)}"
     print(intro + "\n")
     header = ("| size | objective | GFLOP | implementation | precision | limit s | s / eval | x limit | x ours | "

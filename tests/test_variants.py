@@ -38,3 +38,21 @@ def test_precision_variant_sets_every_default_precision(monkeypatch, vgg, conten
 def test_unknown_variant_is_refused():
     with pytest.raises(ValueError, match="gpu=on"):
         variants.apply("gpu=on")
+
+
+@pytest.mark.parametrize(("chosen", "included"), [("bf16", True), ("fp32", False)])
+def test_make_variants_runs_bf16_where_auto_chooses_it(monkeypatch, chosen, included):
+    import importlib.util
+    from pathlib import Path
+
+    from nst_helpers.precision import Precision
+
+    spec = importlib.util.spec_from_file_location("tools_variants", Path(__file__).parents[1] / "tools" / "variants.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    choice = Precision(chosen, torch.bfloat16 if chosen == "bf16" else None, chosen == "bf16", "auto: measured")
+    monkeypatch.setattr(tool, "resolve", lambda setting, device: choice)
+    names, why = tool.variants_here()
+    assert names[: len(variants.VARIANTS)] == variants.VARIANTS
+    assert (variants.BF16 in names) == included
+    assert why.startswith(f"{variants.BF16} {'included' if included else 'left out'}") and "auto: measured" in why
