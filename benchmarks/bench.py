@@ -45,6 +45,18 @@ def matmul_flops(device: torch.device, dtype: torch.dtype = torch.float32, n: in
     return 2 * n**3 * reps / (time.perf_counter() - start)
 
 
+def cpu_name() -> str:
+    """The CPU's model name (Linux's /proc/cpuinfo), else what `platform` knows: machines differ from run to run, and
+    "x86_64" does not say which one a table was measured on."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def evaluation_flops(size: int, objective: str, device: str = "cpu") -> int:
     """FLOPs of one of our loss + gradient evaluations, as counted by torch's FlopCounterMode (the same in every
     precision)."""
@@ -94,7 +106,7 @@ def run(
     timed = entries(implementations, precisions, device)
     names = list(dict.fromkeys(["fp32", "bf16", *(p for _, p in timed)]))
     peak_flops = {p: matmul_flops(dev, DTYPES[p]) for p in names if p != "fp16" or dev.type == "cuda"}
-    cpu = platform.processor() or platform.machine()
+    cpu = cpu_name()
     machine = f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, {device}"
     if dev.type == "cuda":
         machine = f"{torch.cuda.get_device_name(dev)}, torch {torch.__version__}"

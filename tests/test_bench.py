@@ -111,3 +111,19 @@ def test_gpu_check_parses_and_says_in_one_line_that_it_needs_a_gpu():
     proc = subprocess.run(["bash", script, sys.executable], capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
     assert proc.stderr.startswith("gpu_check: no CUDA GPU here")
+
+
+def test_the_table_names_the_cpu(monkeypatch):
+    import platform
+    from pathlib import Path
+
+    from benchmarks.bench import cpu_name
+
+    monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: "processor\t: 0\nmodel name\t: Some CPU 9000\nflags\t: fpu\n")
+    assert cpu_name() == "Some CPU 9000"
+
+    def missing(self, *a, **k):
+        raise OSError("no /proc here")
+
+    monkeypatch.setattr(Path, "read_text", missing)
+    assert cpu_name() == (platform.processor() or platform.machine())
