@@ -29,15 +29,27 @@ from .quality import RESULTS, time_to_quality
 from .workers import images, interleaved, serve, sync
 
 SIZES = (128, 256, 512)
+SMALLEST_MATMUL = 128  # the first size matmul_flops tries
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
-def matmul_flops(device: torch.device, dtype: torch.dtype = torch.float32, n: int = 2048, reps: int = 10) -> float:
-    """This machine's matmul FLOP/s in ``dtype``: the ceiling that convolutions (lowered to matmuls) can reach."""
-    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
-    for _ in range(2):
+def matmul_flops(device: torch.device, dtype: torch.dtype = torch.float32, seconds: float = 1.0) -> float:
+    """This machine's matmul FLOP/s in ``dtype``: the ceiling that convolutions (lowered to matmuls) can reach.
+
+    Square products double in size from 128 (to 8192 at most) until one takes a twentieth of ``seconds``, then are
+    timed for about ``seconds``: a fixed size would take a second in fp32 and ten minutes in an emulated bf16."""
+    n = SMALLEST_MATMUL // 2
+    one = 0.0
+    while one < seconds / 20 and n < 8192:
+        n *= 2
+        a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
+        a @ b  # warm-up
+        sync(device)
+        start = time.perf_counter()
         a @ b
-    sync(device)
+        sync(device)
+        one = time.perf_counter() - start
+    reps = min(100, max(1, round(seconds / one)))
     start = time.perf_counter()
     for _ in range(reps):
         a @ b

@@ -6,6 +6,7 @@ import sys
 
 import pytest
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from benchmarks import bench
 from benchmarks.bench import entries, evaluation_flops, matmul_flops
@@ -54,9 +55,15 @@ def test_a_ratio_is_the_median_of_the_per_rep_ratios():
     assert bench._ratio([2.0], {"error": "failed"}) == ""
 
 
-def test_matmul_flops_is_plausible():
-    assert 1e8 < matmul_flops(torch.device("cpu"), n=256, reps=3) < 1e14
-    assert 1e7 < matmul_flops(torch.device("cpu"), torch.bfloat16, n=256, reps=3) < 1e15
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_matmul_flops_is_plausible_and_keeps_to_its_time(dtype):
+    """The work it did, at the rate it measured, is about its ``seconds`` (plus at most four of the smallest
+    products, for a precision too slow for even those): a fixed 2048 product took ten minutes in emulated bf16."""
+    seconds = 0.02
+    with FlopCounterMode(display=False) as counter:
+        rate = matmul_flops(torch.device("cpu"), dtype, seconds=seconds)
+    assert 1e7 < rate < 1e15
+    assert counter.get_total_flops() / rate < 4 * seconds + 4 * 2 * bench.SMALLEST_MATMUL**3 / rate
 
 
 def test_coarse_to_fine_runs_each_size_and_continues_from_the_last(vgg):
