@@ -120,6 +120,19 @@ def test_gpu_check_parses_and_says_in_one_line_that_it_needs_a_gpu():
     assert proc.stderr.startswith("gpu_check: no CUDA GPU here")
 
 
+
+def test_gpu_check_rehearses_every_step_on_the_cpu():
+    """`--rehearse` runs the script's steps small on the CPU: an option renamed in `nst` or the bench, or a broken
+    step, shows here, not in a GPU session's few minutes."""
+    proc = subprocess.run(["bash", ROOT / "tools" / "gpu_check.sh", "--rehearse", sys.executable],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    report = proc.stdout.partition("# GPU check")[2]
+    for step in ("tests", "transfer_fp32", "transfer_auto", "losses", "bench"):
+        assert f"| {step} | ok |" in report
+    assert report.count(": fp32 loss ") == 2
+    assert "| 64 | transfer |" in report
+
 def test_the_table_names_the_cpu(monkeypatch):
     import platform
     from pathlib import Path

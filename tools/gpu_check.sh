@@ -6,18 +6,30 @@
 #   3. `nst bench --device cuda` at 256 and 512 px
 # Writes benchmarks/results/gpu_check_cuda.md (with the transfers' images and the bench's bench_cuda.json and .md
 # beside it) and prints it. Exits 2 without a GPU, 1 if a step failed or ran out of its time.
-# Usage: tools/gpu_check.sh [PYTHON]   (default: .venv/bin/python if there is one, else python3)
+# Usage: tools/gpu_check.sh [--rehearse] [PYTHON]   (default: .venv/bin/python if there is one, else python3)
+#   --rehearse: the same steps on the CPU, small and short (test_precision only, 64 px transfers of 5 steps, the bench
+#   at 64 px with ours alone), into a temporary folder, so that the script is known to work before a GPU's scarce
+#   minutes are spent on it (tests/test_bench.py rehearses it).
 set -u
 cd "$(dirname "$0")/.."
+DEVICE=cuda SIZE=512 STEPS=500 OUT=benchmarks/results
+TESTS=(tests/test_precision.py tests/test_losses.py tests/test_optimize.py tests/test_science.py)
+BENCH=(--sizes 256,512 --reps 5)
+if [ "${1:-}" = --rehearse ]; then
+    shift
+    DEVICE=cpu SIZE=64 STEPS=5 OUT=$(mktemp -d)
+    trap 'rm -rf "$OUT"' EXIT
+    TESTS=(tests/test_precision.py)
+    BENCH=(--sizes 64 --reps 1 --implementations nst_helpers)
+fi
 PY=${1:-python3}
 if [ $# -eq 0 ] && [ -x .venv/bin/python ]; then PY=.venv/bin/python; fi
-OUT=benchmarks/results
-REPORT=$OUT/gpu_check_cuda.md
+REPORT=$OUT/gpu_check_$DEVICE.md
 CONTENT=images/content/astronaut.png
 STYLE=images/style/swirls.png
 mkdir -p "$OUT"
 
-if ! "$PY" -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)"; then
+if [ $DEVICE = cuda ] && ! "$PY" -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)"; then
     echo "gpu_check: no CUDA GPU here (torch.cuda.is_available() is False); run it on a machine with one" >&2
     exit 2
 fi
@@ -34,13 +46,12 @@ step() {
     steps+="| $name | $outcome | $((SECONDS - start)) |"$'\n'
 }
 
-step tests 70 env NST_TEST_DEVICE=cuda "$PY" -m pytest -q -p no:cacheprovider tests/test_precision.py \
-    tests/test_losses.py tests/test_optimize.py tests/test_science.py
+step tests 70 env NST_TEST_DEVICE=$DEVICE "$PY" -m pytest -q -p no:cacheprovider "${TESTS[@]}"
 for precision in fp32 auto; do
     step "transfer_$precision" 45 "$PY" -m nst_helpers.cli transfer "$CONTENT" "$STYLE" \
-        -o "$OUT/gpu_transfer_$precision.png" --size 512 --steps 500 --device cuda --precision "$precision"
+        -o "$OUT/gpu_transfer_$precision.png" --size $SIZE --steps $STEPS --device $DEVICE --precision "$precision"
 done
-step losses 20 "$PY" - "$CONTENT" "$STYLE" "$OUT/gpu_transfer_fp32.png" "$OUT/gpu_transfer_auto.png" <<'EOF'
+step losses 20 "$PY" - $DEVICE $SIZE "$CONTENT" "$STYLE" "$OUT/gpu_transfer_fp32.png" "$OUT/gpu_transfer_auto.png" <<'EOF'
 """The fp32 loss of each transfer's result, against the same targets."""
 import sys
 
@@ -48,29 +59,30 @@ import torch
 
 from nst_helpers import VGG, Objective, load_image
 
-content, style, *results = sys.argv[1:]
-objective = Objective(VGG(device="cuda"), load_image(content, size=512), load_image(style, size=512), precision="fp32")
+device, size, content, style, *results = sys.argv[1:]
+vgg, size = VGG(device=device), int(size)
+objective = Objective(vgg, load_image(content, size=size), load_image(style, size=size), precision="fp32")
 for path in results:
     with torch.no_grad():
         print(f"{path}: fp32 loss {sum(objective(load_image(path)).values()).item():.4g}")
 EOF
-step bench 120 "$PY" -m benchmarks.bench --device cuda --sizes 256,512 --reps 5 --out "$OUT"
+step bench 120 "$PY" -m benchmarks.bench --device $DEVICE "${BENCH[@]}" --out "$OUT"
 
 {
     echo "# GPU check (tools/gpu_check.sh), $(date -u +%Y-%m-%d)"
     echo
-    "$PY" -m nst_helpers.cli doctor --device cuda 2>&1 | sed 's/^/    /'
+    "$PY" -m nst_helpers.cli doctor --device $DEVICE 2>&1 | sed 's/^/    /'
     echo
     echo "| step | outcome | seconds |"
     echo "|---|---|---|"
     printf '%s' "$steps"
     echo
-    echo "Transfers (512 px, 500 L-BFGS steps; nst's line, then each result's loss in fp32):"
+    echo "Transfers ($SIZE px, $STEPS L-BFGS steps; nst's line, then each result's loss in fp32):"
     echo
     for precision in fp32 auto; do tail -n 1 "$OUT/gpu_check_transfer_$precision.log" | sed 's/^/    /'; done
     sed 's/^/    /' "$OUT/gpu_check_losses.log"
     echo
-    cat "$OUT/bench_cuda.md" 2>/dev/null || echo "(no bench table: see $OUT/gpu_check_bench.log)"
+    cat "$OUT/bench_$DEVICE.md" 2>/dev/null || echo "(no bench table: see $OUT/gpu_check_bench.log)"
 } > "$REPORT"
 cat "$REPORT"
 exit $failed
