@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The checks that need an NVIDIA GPU, in one command and under 5 minutes, from a checkout with the package installed:
+# The checks that need an NVIDIA GPU, in one command and under 5 minutes, from a checkout (the package installed, or its
+# dependencies on PYTHONPATH: benchmarks/README.md):
 #   1. unit tests with the shared networks on cuda (NST_TEST_DEVICE=cuda): precision, losses, optimisation, science
 #   2. style transfer end to end (`nst transfer`, astronaut + swirls, 512 px, 500 L-BFGS steps) in fp32 and in auto,
 #      and each result's loss evaluated in fp32
-#   3. `nst bench --device cuda` at 256 and 512 px
+#   3. `nst bench --device cuda` at 256 and 512 px, ours in fp32, auto (bf16) and fp16, beside the peers
 # Writes benchmarks/results/gpu_check_cuda.md (with the transfers' images and the bench's bench_cuda.json and .md
 # beside it) and prints it. Exits 2 without a GPU, 1 if a step failed or ran out of its time.
 # Usage: tools/gpu_check.sh [--rehearse] [PYTHON]   (default: .venv/bin/python if there is one, else python3)
@@ -14,7 +15,7 @@ set -u
 cd "$(dirname "$0")/.."
 DEVICE=cuda SIZE=512 STEPS=500 OUT=benchmarks/results SLACK=1
 TESTS=(tests/test_precision.py tests/test_losses.py tests/test_optimize.py tests/test_science.py)
-BENCH=(--sizes 256,512 --reps 5)
+BENCH=(--sizes 256,512 --reps 5 --precisions auto,fp16)  # fp16: is it worth offering beside bf16?
 if [ "${1:-}" = --rehearse ]; then
     shift
     DEVICE=cpu SIZE=64 STEPS=5 OUT=$(mktemp -d) SLACK=4  # the limits x4: a rehearsal checks the steps, not their time
@@ -49,7 +50,7 @@ step() {
 
 step tests 70 env NST_TEST_DEVICE=$DEVICE "$PY" -m pytest -q -p no:cacheprovider "${TESTS[@]}"
 for precision in fp32 auto; do
-    step "transfer_$precision" 45 "$PY" -m nst_helpers.cli transfer "$CONTENT" "$STYLE" \
+    step "transfer_$precision" 35 "$PY" -m nst_helpers.cli transfer "$CONTENT" "$STYLE" \
         -o "$OUT/gpu_transfer_$precision.png" --size $SIZE --steps $STEPS --device $DEVICE --precision "$precision"
 done
 step losses 20 "$PY" - $DEVICE $SIZE "$CONTENT" "$STYLE" "$OUT/gpu_transfer_fp32.png" "$OUT/gpu_transfer_auto.png" <<'EOF'
@@ -67,7 +68,7 @@ for path in results:
     with torch.no_grad():
         print(f"{path}: fp32 loss {sum(objective(load_image(path)).values()).item():.4g}")
 EOF
-step bench 120 "$PY" -m benchmarks.bench --device $DEVICE "${BENCH[@]}" --out "$OUT"
+step bench 140 "$PY" -m benchmarks.bench --device $DEVICE "${BENCH[@]}" --out "$OUT"
 
 {
     echo "# GPU check (tools/gpu_check.sh), $(date -u +%Y-%m-%d)"
