@@ -120,7 +120,6 @@ def test_gpu_check_parses_and_says_in_one_line_that_it_needs_a_gpu():
     assert proc.stderr.startswith("gpu_check: no CUDA GPU here")
 
 
-
 def test_gpu_check_rehearses_every_step_on_the_cpu():
     """`--rehearse` runs the script's steps small on the CPU: an option renamed in `nst` or the bench, or a broken
     step, shows here, not in a GPU session's few minutes."""
@@ -132,6 +131,7 @@ def test_gpu_check_rehearses_every_step_on_the_cpu():
         assert f"| {step} | ok |" in report
     assert report.count(": fp32 loss ") == 2
     assert "| 64 | transfer |" in report
+
 
 def test_the_table_names_the_cpu(monkeypatch):
     import platform
