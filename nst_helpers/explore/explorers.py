@@ -176,7 +176,7 @@ class StyleExplorer(_Reconstruction):
     options = {"init": "noise", "optimizer": "adam", "lr": 0.1}  # as notebook 3
 
     def __init__(self, vgg: VGG | None = None, precision: str | None = None) -> None:
-        super().__init__("Style explorer: texture from Gram matrices", vgg, "style", "swirls.png", precision)
+        super().__init__("Style explorer: texture from Gram matrices", vgg, "style", "starry_night.jpg", precision)
 
     def _controls(self) -> list[W.Widget]:
         self.layers = {name: W.Checkbox(value=True, description=name, indent=False, layout=W.Layout(width="90px"))
@@ -212,7 +212,7 @@ class TransferExplorer(Explorer):
         super().__init__("Style transfer explorer", vgg, precision)
         preload("avg")
         self.content = ImagePicker("content", ("content",), "astronaut.png", on_error=self._error)
-        self.style = ImagePicker("style", ("style",), "swirls.png", on_error=self._error)
+        self.style = ImagePicker("style", ("style",), "starry_night.jpg", on_error=self._error)
         self.ratio = slider(W.FloatLogSlider, "α/β", value=PAPER_RATIO, base=10, min=-6, max=0, step=0.25,
                             readout_format=".0e")
         self.content_layer = layer_dropdown(CONTENT_LAYERS[0], "content at")

@@ -111,7 +111,7 @@ class FastExplorer:
             return
         self.image = image
         self.picker.show(photo)
-        style = shipped_images("style").get(f"{name}.png")
+        style = next((path for path in shipped_images("style").values() if path.stem == name), None)
         if style is not None:
             self.style.value = png(load_image(style, size=96))
         self.preview.value = png(image)

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ..errors import ParameterError
-from ..folders import images_dir
+from ..folders import images_dir, images_in
 from ..objective import Objective, check_memory, style_weight_for_ratio
 from ..vgg import VGG
 from .network import TransformNet
@@ -59,8 +59,7 @@ TRAINING: dict[str, TrainingSettings] = {
 def training_photos(held_out: Sequence[str] = HELD_OUT) -> list[Path]:
     """The shipped photos to train on: ``images/content`` but the held-out ones, and ``images/train``."""
     folder = images_dir()
-    photos = [p for p in sorted((folder / "content").glob("*.png")) if p.name not in held_out]
-    return photos + sorted((folder / "train").glob("*.png"))
+    return [p for p in images_in(folder / "content") if p.name not in held_out] + images_in(folder / "train")
 
 
 class Crops:
