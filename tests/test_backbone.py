@@ -261,7 +261,7 @@ def test_cli_weights_fetch_offline_is_one_line_per_network(capsys, monkeypatch, 
     def offline(arch):
         raise OSError("no network")
 
-    monkeypatch.setattr("nst_helpers.cli.fetch", offline)
+    monkeypatch.setattr("nst_helpers.cli.command.fetch", offline)
     code, _, err = run(capsys, "weights", "fetch", "vgg16", "resnet50", "googlenet")
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 3

@@ -12,6 +12,7 @@ from benchmarks import bench
 from benchmarks.bench import entries, evaluation_flops, matmul_flops
 from benchmarks.workers import Measurement, interleaved
 from nst_helpers import Objective, cli, load_image, optimize_multiscale
+from nst_helpers.cli import command
 
 from .conftest import CONTENT, ROOT, STYLE
 
@@ -105,7 +106,7 @@ def test_nst_bench_with_an_unknown_device_is_one_line():
 
 
 def test_nst_bench_outside_a_checkout_says_so_in_one_line(monkeypatch, capsys):
-    monkeypatch.setattr(cli, "checkout", lambda: None)
+    monkeypatch.setattr(command, "checkout", lambda: None)
     assert cli.main(["bench"]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "checkout" in err

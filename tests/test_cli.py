@@ -11,9 +11,10 @@ import pytest
 import torch
 from PIL import Image
 
-from nst_helpers import ImageError, Objective, cli, save_image
+from nst_helpers import ImageError, Objective, save_image
 from nst_helpers import objective as objective_module
 from nst_helpers.cli import main
+from nst_helpers.cli import transfer as transfer_command
 
 from .conftest import CONTENT, STYLE
 
@@ -170,7 +171,7 @@ def test_bad_output_path_is_found_before_the_run(capsys, tmp_path, monkeypatch, 
     (tmp_path / "folder.png").mkdir()
     (tmp_path / "file.png").write_bytes(b"x")
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli, "load_image", lambda *a, **k: pytest.fail("the run started"))
+    monkeypatch.setattr(transfer_command, "load_image", lambda *a, **k: pytest.fail("the run started"))
     code, _, err = run(capsys, "transfer", CONTENT, STYLE, "-o", output, *FAST)
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("nst: error: ") and message in err
@@ -178,7 +179,7 @@ def test_bad_output_path_is_found_before_the_run(capsys, tmp_path, monkeypatch, 
 
 
 def test_size_that_cannot_fit_is_refused_before_any_image_is_resized(capsys, tmp_path, monkeypatch):
-    monkeypatch.setattr(cli, "load_image", lambda *a, **k: pytest.fail("an image was loaded and resized"))
+    monkeypatch.setattr(transfer_command, "load_image", lambda *a, **k: pytest.fail("an image was loaded and resized"))
     code, _, err = run(capsys, "transfer", CONTENT, STYLE, "-o", tmp_path / "out.png", "--size", "100000")
     assert code == 2
     assert err.count("\n") == 1 and "needs about" in err and "px or less" in err
@@ -246,7 +247,7 @@ def test_if_saving_fails_after_the_run_the_image_goes_elsewhere_and_says_where(c
             raise ImageError(f"cannot save {path}: No space left on device")
         return save_image(image, path)
 
-    monkeypatch.setattr(cli, "save_image", save)
+    monkeypatch.setattr(transfer_command, "save_image", save)
     code, _, err = run(capsys, "transfer", CONTENT, STYLE, "-o", out_path, *FAST)
     assert code == 2
     assert err.count("\n") == 1 and err.startswith(f"nst: error: cannot save {out_path}: No space left on device; wrote ")

@@ -1,6 +1,6 @@
 """`nst train` and `nst stylize`: a fast style network trained on photos, then one pass per photo (notebook 6).
 
-The same rules as the rest of `nst` (cli.py, whose helpers these use): every user error is one line on stderr and
+The same rules as the rest of `nst` (shared.py): every user error is one line on stderr and
 exit code 2, checked before the work starts; the output is written only at the end; Ctrl-C, SIGTERM and SIGHUP stop
 the training, save the best weights so far and exit with 128 + the signal's number.
 """
@@ -14,17 +14,17 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
-from .cli import PROFILES, _check_output, _positive_int, _save, _signals, _weight
-from .errors import ParameterError
-from .fast.network import load_network, network_path, save_network, shipped_networks, stylize
-from .fast.train import RATIO, TRAINING, train, training_photos
-from .images import SAVE_FORMATS, load_image
-from .profiles import get_device, profile
-from .vgg import VGG
+from ..errors import ParameterError
+from ..fast.network import load_network, network_path, save_network, shipped_networks, stylize
+from ..fast.train import RATIO, TRAINING, train, training_photos
+from ..images import SAVE_FORMATS, load_image, save_image
+from ..profiles import get_device, profile
+from ..vgg import VGG
+from .shared import add_device_and_profile, check_output, positive_int, save, signals, weight
 
 
 def _ratio(text: str) -> float:
-    value = _weight(text)
+    value = weight(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
     return value
@@ -43,7 +43,7 @@ def _photos(folder: str) -> list[Path]:
 
 def train_network(args: argparse.Namespace) -> int:
     """Train a network on the shipped photos (or those of --photos) to paint them in the style of STYLE."""
-    output = _check_output(args.output, [args.style], suffixes=(".pt", ".pth"))
+    output = check_output(args.output, [args.style], suffixes=(".pt", ".pth"))
     p = profile(args.profile, device=args.device)
     chosen = {"size": args.size, "crop": args.crop, "batch": args.batch, "steps": args.steps}
     settings = replace(TRAINING[p.name], **{k: v for k, v in chosen.items() if v})
@@ -56,7 +56,7 @@ def train_network(args: argparse.Namespace) -> int:
         result = train(vgg, style, photos, settings, ratio=args.ratio, seed=args.seed, progress=sys.stderr.isatty())
     info = {"style": Path(args.style).name, "size": settings.size, "crop": settings.crop, "batch": settings.batch,
             "steps": result.steps, "ratio": args.ratio, "photos": len(photos), "crops": result.crops}
-    with _signals(args.signals, interrupt=False):
+    with signals(args.signals, interrupt=False):
         save_network(result.net, output, **info)
     wrote = f"wrote {output}"
     if args.signals:
@@ -73,14 +73,14 @@ def train_network(args: argparse.Namespace) -> int:
 def stylize_photo(args: argparse.Namespace) -> int:
     """PHOTO through a trained network (a file of `nst train`, or a shipped style's name), written to OUT."""
     model = network_path(args.model)
-    output = _check_output(args.output, [args.photo, str(model)])
+    output = check_output(args.output, [args.photo, str(model)])
     net = load_network(model, device=get_device(args.device))
     photo = load_image(args.photo, size=args.size or net.info.get("size"))
     start = time.perf_counter()
     image = stylize(net, photo)
     seconds = time.perf_counter() - start
-    with _signals(args.signals, interrupt=False):
-        saved, problem = _save(image, output)
+    with signals(args.signals, interrupt=False):
+        saved, problem = save(lambda path: save_image(image, path), output, ".png")
     if problem:
         print(f"nst: error: {problem}; wrote {saved} instead", file=sys.stderr)
         return 2
@@ -94,15 +94,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     t.add_argument("style")
     t.add_argument("-o", "--output", required=True, help="the network's file (.pt or .pth); never the style image")
     t.add_argument("--photos", help="a folder of photos to train on (default: the shipped ones but the held-out)")
-    t.add_argument("--steps", type=_positive_int, help="training steps (default: from the profile)")
-    t.add_argument("--size", type=_positive_int, help="the photos' long side in px (default: from the profile)")
-    t.add_argument("--crop", type=_positive_int, help="side of the square crops in px (default: from the profile)")
-    t.add_argument("--batch", type=_positive_int, help="crops per step (default: from the profile)")
+    t.add_argument("--steps", type=positive_int, help="training steps (default: from the profile)")
+    t.add_argument("--size", type=positive_int, help="the photos' long side in px (default: from the profile)")
+    t.add_argument("--crop", type=positive_int, help="side of the square crops in px (default: from the profile)")
+    t.add_argument("--batch", type=positive_int, help="crops per step (default: from the profile)")
     t.add_argument("--ratio", type=_ratio, default=RATIO, help=f"alpha/beta at 512 px (default {RATIO:g})")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--device", help="cpu, cuda or mps (default: the fastest available)")
-    t.add_argument("--profile", choices=list(PROFILES),
-                   help="quick, lab or paper (default: $NST_PROFILE, else by device)")
+    add_device_and_profile(t)
     t.set_defaults(func=train_network)
 
     s = sub.add_parser("stylize", help="paint PHOTO with a trained network, in one pass")
@@ -110,6 +108,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--model", required=True,
                    help="a file of `nst train`, or a shipped style: " + (", ".join(shipped_networks()) or "none"))
     s.add_argument("-o", "--output", required=True, help="output image (.png or .jpg); never the input")
-    s.add_argument("--size", type=_positive_int, help="long side in px (default: the size it was trained at)")
+    s.add_argument("--size", type=positive_int, help="long side in px (default: the size it was trained at)")
     s.add_argument("--device", help="cpu, cuda or mps (default: the fastest available)")
     s.set_defaults(func=stylize_photo)

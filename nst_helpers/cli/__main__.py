@@ -1,0 +1,7 @@
+"""`python -m nst_helpers.cli`: the `nst` command from a checkout that is not installed."""
+
+import sys
+
+from .command import main
+
+sys.exit(main())

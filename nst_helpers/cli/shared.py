@@ -1,0 +1,114 @@
+"""What every `nst` command shares: one-line usage errors, option types, the output path's check, signals, and a
+save at the end of a run that does not lose its work."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from ..errors import NSTError, ParameterError
+from ..images import SAVE_FORMATS, check_save_path
+from ..objective import check_weight
+from ..precision import PRECISIONS
+from ..profiles import PROFILES
+
+INTERRUPTS = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (the usage text stays available with --help)."""
+
+    def error(self, message: str) -> None:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def positive_int(text: str) -> int:
+    """An option's whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def weight(text: str) -> float:
+    """An option's finite number >= 0 (`check_weight`)."""
+    try:
+        return check_weight("a weight", float(text))
+    except ParameterError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+def add_device_and_profile(p: argparse.ArgumentParser) -> None:
+    """The --device and --profile options."""
+    p.add_argument("--device", help="cpu, cuda or mps (default: the fastest available)")
+    p.add_argument("--profile", choices=list(PROFILES), help="quick, lab or paper (default: $NST_PROFILE or by device)")
+
+
+def add_precision(p: argparse.ArgumentParser) -> None:
+    """The --precision option."""
+    p.add_argument("--precision", choices=PRECISIONS, help="of the network's forward pass: auto (bf16 where this "
+                   "hardware runs it faster, else fp32), fp32, bf16, or fp16 on CUDA (default: $NST_PRECISION, "
+                   "else auto)")
+
+
+def check_output(text: str, inputs: list[str], suffixes: tuple[str, ...] = tuple(SAVE_FORMATS)) -> Path:
+    """The output path, checked before a long run, not after it: a local file with one of ``suffixes`` (an image by
+    default) that can be written and is not one of the ``inputs`` (through a link or another spelling either).
+    There is no flag to overwrite an input."""
+    if "://" in text:
+        raise ParameterError(f"output {text} is a URL; give a local file name")
+    path = check_save_path(text, suffixes)
+    for source in filter(None, inputs):  # --weights may be unset
+        other = os.path.expanduser(source)
+        if "://" not in source and os.path.exists(path) and os.path.exists(other) and os.path.samefile(path, other):
+            raise ParameterError(f"output {text} is the input {source}: it would be overwritten; write to another name")
+    return path
+
+
+@contextlib.contextmanager
+def signals(received: list[int], interrupt: bool) -> Iterator[None]:
+    """Note SIGINT, SIGTERM and SIGHUP (a closed terminal) in ``received``. With ``interrupt`` the first one also
+    raises KeyboardInterrupt, as Ctrl-C does, so that a run stops and keeps its best image; later ones, and any while
+    ``interrupt`` is off (the saving), are only noted, so that nothing cuts the saving short."""
+
+    def note(signum: int, frame: object) -> None:
+        received.append(signum)
+        if interrupt and len(received) == 1:
+            raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, note) for sig in INTERRUPTS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def save(write: Callable[[Path], Path], output: Path, suffix: str) -> tuple[Path, str | None]:
+    """Save at the end of a run, which must not lose its work: ``write(path)`` to ``output``; if that fails, to a new
+    ``suffix`` file beside it, else in the temporary folder. Returns where it went and, if not to ``output``, why."""
+    try:
+        return write(output), None
+    except NSTError as err:
+        problem = str(err)
+    for folder in (output.parent, Path(tempfile.gettempdir())):
+        try:
+            fd, name = tempfile.mkstemp(dir=folder, prefix=f"{output.stem[:100]}-", suffix=suffix)
+        except OSError:
+            continue
+        os.close(fd)
+        try:
+            return write(Path(name)), problem
+        except NSTError:
+            os.unlink(name)
+    raise NSTError(f"{problem}; nor could a copy be saved beside it or in {tempfile.gettempdir()}")
