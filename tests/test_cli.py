@@ -1,5 +1,6 @@
 """The `nst` command end to end: runs, and one bad input per argument (one line on stderr, exit 2)."""
 
+import ast
 import shutil
 import signal
 import subprocess
@@ -11,6 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
+import nst_helpers
 from nst_helpers import ImageError, Objective, save_image
 from nst_helpers import objective as objective_module
 from nst_helpers.cli import main
@@ -337,3 +339,44 @@ def test_a_signal_during_training_saves_the_best_weights(capsys, tmp_path, monke
     assert code == 128 + signal.SIGTERM
     assert out == "" and err.count("\n") == 1 and "kept the best weights so far" in err and f"wrote {model}" in err
     assert model.stat().st_size > 0
+
+
+# --- the package's structure ----------------------------------------------------------------------------------------
+
+
+def _imports(root: Path) -> dict[str, set[str]]:
+    """Module name -> the package's modules it imports (at its top or in a function), from the source."""
+    def name(path):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+    modules = {name(p): p for p in root.rglob("*.py")}
+    graph = {}
+    for module, path in modules.items():
+        package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                target = f"{base}.{node.module}" if node.level and node.module else base if node.level else node.module
+                deps |= {f"{target}.{a.name}" if f"{target}.{a.name}" in modules else target for a in node.names}
+            elif isinstance(node, ast.Import):
+                deps |= {a.name for a in node.names}
+        graph[module] = (deps & set(modules)) - {module}
+    return graph
+
+
+def test_the_package_has_no_import_circle():
+    graph = _imports(Path(nst_helpers.__file__).parent)
+    done: set[str] = set()
+
+    def visit(module, path):
+        assert module not in path, f"import circle: {' -> '.join([*path[path.index(module):], module])}"
+        if module not in done:
+            for dep in graph[module]:
+                visit(dep, [*path, module])
+            done.add(module)
+
+    for module in graph:
+        visit(module, [])
+    assert graph["nst_helpers.cli"] == {"nst_helpers.cli.command"}  # the walk sees the CLI's imports
