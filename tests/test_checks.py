@@ -1,13 +1,17 @@
-"""Each exercise check accepts the reference answer and catches each typical wrong answer with the right message;
-`claim`, the science checks' assert, says what failed and records its margin."""
+"""Each exercise check accepts every right answer and catches each typical wrong answer with its own one-line
+message; `solution` and the instructor's switch put the reference in place; `claim`, the science checks' assert,
+says what failed and records its margin."""
 
 import json
+import re
 
 import pytest
 import torch
 
-from nst_helpers import checks
+from nst_helpers import checks, total_variation
 from nst_helpers.checks import CheckFailed, claim
+
+# --- right answers, in the notations the notebooks' texts invite ---
 
 
 def content_ok(f, p):
@@ -20,13 +24,37 @@ def gram_ok(f):
     return x @ x.transpose(1, 2)
 
 
+def gram_nm(f):  # the text's N x M matrix, the batch dimension put back
+    _, n, h, w = f.shape
+    x = f.reshape(n, h * w)
+    return (x @ x.T).unsqueeze(0)
+
+
+def gram_permuted(f):  # positions first, done right: permute before the reshape
+    b, n, h, w = f.shape
+    x = f.permute(0, 2, 3, 1).reshape(b, h * w, n)
+    return x.transpose(1, 2) @ x
+
+
 def style_ok(f, a):
     _, n, h, w = f.shape
     return (gram_ok(f) - a).pow(2).sum() / (4 * n**2 * (h * w) ** 2)
 
 
+def style_nm(f, a):  # N x M notation: G is (N, N), A (1, N, N)
+    _, N, H, W = f.shape
+    M = H * W
+    F = f.reshape(N, M)
+    return ((F @ F.T - a) ** 2).sum() / (4 * N**2 * M**2)
+
+
+def _d(x):
+    return x[..., :, 1:] - x[..., :, :-1], x[..., 1:, :] - x[..., :-1, :]
+
+
 def tv_ok(x):
-    return (x[..., :, 1:] - x[..., :, :-1]).pow(2).sum() + (x[..., 1:, :] - x[..., :-1, :]).pow(2).sum()
+    dx, dy = _d(x)
+    return dx.pow(2).mean() + dy.pow(2).mean()
 
 
 def step_ok(image, optimizer, loss_fn):
@@ -35,19 +63,62 @@ def step_ok(image, optimizer, loss_fn):
     optimizer.step()
 
 
-@pytest.mark.parametrize(
-    "check,answer",
-    [
-        (checks.check_content_loss, content_ok),
-        (checks.check_gram_matrix, gram_ok),
-        (checks.check_style_loss, style_ok),
-        (checks.check_total_variation, tv_ok),
-        (checks.check_step, step_ok),
-    ],
-)
-def test_reference_answers_pass(check, answer, capsys):
+def _step_zero_last(image, optimizer, loss_fn):
+    loss_fn(image).backward()
+    optimizer.step()
+    optimizer.zero_grad()
+
+
+def _step_zero_last_kept(image, optimizer, loss_fn):
+    loss_fn(image).backward()
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=False)
+
+
+def _step_loss_first(image, optimizer, loss_fn):
+    loss = loss_fn(image)
+    optimizer.zero_grad(set_to_none=False)
+    loss.backward()
+    optimizer.step()
+
+
+RIGHT = [
+    (checks.check_content_loss, content_ok, "content: half the sum"),
+    (checks.check_content_loss, lambda f, p: ((f - p) ** 2).sum() / 2, "content: ** 2, / 2"),
+    (checks.check_content_loss, lambda f, p: torch.nn.functional.mse_loss(f, p, reduction="sum") / 2, "content: mse_loss"),
+    (checks.check_gram_matrix, gram_ok, "gram: (b, N, HW)"),
+    (checks.check_gram_matrix, gram_nm, "gram: N x M, unsqueezed"),
+    (checks.check_gram_matrix, gram_permuted, "gram: permuted, then (b, HW, N)"),
+    (checks.check_gram_matrix, lambda f: torch.einsum("bnhw,bmhw->bnm", f, f), "gram: einsum"),
+    (checks.check_style_loss, style_ok, "style: 4-D"),
+    (checks.check_style_loss, style_nm, "style: N x M"),
+    (checks.check_total_variation, tv_ok, "tv: a mean per direction"),
+    (checks.check_total_variation, lambda x: total_variation(x), "tv: the package's default"),
+    (checks.check_step, step_ok, "step: zero_grad, backward, step"),
+    (checks.check_step, _step_zero_last, "step: backward, step, zero_grad"),
+    (checks.check_step, _step_zero_last_kept, "step: backward, step, zero_grad(set_to_none=False)"),
+    (checks.check_step, _step_loss_first, "step: loss, zero_grad(set_to_none=False), backward, step"),
+]
+
+
+@pytest.mark.parametrize("check,answer", [(c, a) for c, a, _ in RIGHT], ids=[i for _, _, i in RIGHT])
+def test_right_answers_pass(check, answer, capsys):
     check(answer)
-    assert "correct" in capsys.readouterr().out
+    assert capsys.readouterr().out.endswith(": correct\n")
+
+
+def test_the_content_loss_hand_example_works_for_every_accepted_answer():
+    for check, answer, _ in RIGHT:
+        if check is checks.check_content_loss:  # the line after the check in notebook 2
+            assert answer(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.0, 0.0, 0.0])).item() == 6.5
+
+
+# --- wrong answers: each names its mistake ---
+
+
+def _content_nm(f, p):  # the text's N x M notation, written for 4-D feature maps only
+    b, n, h, w = f.shape
+    return 0.5 * (f.reshape(n, h * w) - p.reshape(n, h * w)).pow(2).sum()
 
 
 def _gram_t(f):
@@ -56,14 +127,64 @@ def _gram_t(f):
     return x.transpose(1, 2) @ x
 
 
+def _gram_no_permute(f):
+    b, n, h, w = f.shape
+    x = f.reshape(b, h * w, n)
+    return x.transpose(1, 2) @ x
+
+
+def _style(f, a, divisor):
+    """The sum of squared differences over ``divisor(N, H, W, M)``, as a learner writes the denominator."""
+    _, n, h, w = f.shape
+    return (gram_ok(f) - a).pow(2).sum() / divisor(n, h, w, h * w)
+
+
+def _style_g_normalised(f, a, by_m):
+    _, n, h, w = f.shape
+    m = h * w
+    g = gram_ok(f) / (m if by_m else n * m)
+    return (g - a).pow(2).sum() / (4 * n**2 * m**2) if by_m else (g - a).pow(2).mean()
+
+
+def _tv(x, combine):
+    return combine(*_d(x))
+
+
+def _cropped(x):
+    return x[..., :-1, 1:] - x[..., :-1, :-1], x[..., 1:, :-1] - x[..., :-1, :-1]
+
+
 def _step_no_zero(image, optimizer, loss_fn):
     loss_fn(image).backward()
     optimizer.step()
 
 
+def _step_zero_between(image, optimizer, loss_fn):
+    loss_fn(image).backward()
+    optimizer.zero_grad()
+    optimizer.step()
+
+
+def _step_zero_between_kept(image, optimizer, loss_fn):
+    loss_fn(image).backward()
+    optimizer.zero_grad(set_to_none=False)
+    optimizer.step()
+
+
+def _step_before_backward(image, optimizer, loss_fn):
+    optimizer.zero_grad()
+    optimizer.step()
+    loss_fn(image).backward()
+
+
 def _step_no_step(image, optimizer, loss_fn):
     optimizer.zero_grad()
     loss_fn(image).backward()
+
+
+def _step_twice(image, optimizer, loss_fn):
+    step_ok(image, optimizer, loss_fn)
+    optimizer.step()
 
 
 def _step_detached(image, optimizer, loss_fn):
@@ -78,54 +199,112 @@ def _step_ascent(image, optimizer, loss_fn):
     optimizer.step()
 
 
+def _step_doubled(image, optimizer, loss_fn):
+    optimizer.zero_grad()
+    (2 * loss_fn(image)).backward()
+    optimizer.step()
+
+
 WRONG = [
-    (checks.check_content_loss, lambda f, p: (f - p).pow(2).sum(), "missing the 1/2"),
-    (checks.check_content_loss, lambda f, p: (f - p).pow(2).mean(), "mean instead of 1/2 * the sum"),
-    (checks.check_content_loss, lambda f, p: 0.5 * (f - p).pow(2), "single number"),
-    (checks.check_content_loss, lambda f, p: torch.tensor(0.5 * (f - p).pow(2).sum().item()), "detached"),
-    (checks.check_content_loss, lambda f, p: 0.5 * (f - p).abs().sum(), "wrong values"),
-    (checks.check_content_loss, lambda f, p: None, "forget `return`"),
-    (checks.check_content_loss, lambda f, p: (0.5 * (f - p).pow(2).sum()).item(), "expected a torch tensor"),
-    (checks.check_gram_matrix, _gram_t, "transposed"),
-    (checks.check_gram_matrix, lambda f: gram_ok(f) / (f.shape[2] * f.shape[3]), "normalised by M"),
-    (checks.check_gram_matrix, lambda f: gram_ok(f) / (f.shape[1] * f.shape[2] * f.shape[3]), "normalised by N*M"),
-    (checks.check_gram_matrix, lambda f: gram_ok(f)[0], "lost the batch dimension"),
-    (checks.check_gram_matrix, lambda f: gram_ok(f).detach(), "detached"),
-    (checks.check_gram_matrix, lambda f: f.reshape(1, 4, 15) @ f.reshape(1, 15, 4), "not symmetric"),
-    (checks.check_style_loss, lambda f, a: (gram_ok(f) - a).pow(2).sum(), "not normalised"),
-    (checks.check_style_loss, lambda f, a: style_ok(f, a) * 4, "missing the 4"),
-    (checks.check_style_loss, lambda f, a: (gram_ok(f) - a).pow(2).mean(), "mean over the N x N entries"),
-    (
-        checks.check_style_loss,
-        lambda f, a: (gram_ok(f) - a).pow(2).sum() / (4 * f.shape[1] * f.shape[2] * f.shape[3]),
-        "must be squared",
-    ),
-    (checks.check_style_loss, lambda f, a: 1 / 0, "raised ZeroDivisionError"),
-    (checks.check_total_variation, lambda x: (x[..., :, 1:] - x[..., :, :-1]).pow(2).sum(), "only the horizontal"),
-    (checks.check_total_variation, lambda x: (x[..., 1:, :] - x[..., :-1, :]).pow(2).sum(), "only the vertical"),
-    (checks.check_total_variation, lambda x: (x[..., :, 1:] - x[..., :, :-1]).abs().sum() + (x[..., 1:, :] - x[..., :-1, :]).abs().sum(), "square them"),
-    (checks.check_total_variation, lambda x: (x - x.roll(1, -1)).pow(2).sum() + (x - x.roll(1, -2)).pow(2).sum(), "wraps around"),
-    (checks.check_total_variation, lambda x: (x[..., :, 1:] - x[..., :, :-1]).pow(2).mean() + (x[..., 1:, :] - x[..., :-1, :]).pow(2).mean(), "averaged"),
-    (checks.check_total_variation, lambda x: (x[..., :, 1:] - x[..., :, :-1]).pow(2).sum(-1), "one number"),
-    (checks.check_total_variation, lambda x: 2 * tv_ok(x), "expected the sum"),
-    (checks.check_step, _step_no_zero, "zero_grad"),
-    (checks.check_step, _step_no_step, "optimizer.step()"),
-    (checks.check_step, _step_detached, "no gradient reached the image"),
-    (checks.check_step, _step_ascent, "went up"),
+    # exercise 1: the content loss
+    (checks.check_content_loss, lambda f, p: (f - p).pow(2).sum(), "missing the 1/2", "content: no 1/2"),
+    (checks.check_content_loss, lambda f, p: (f - p).pow(2).mean(), "you took the mean instead of 1/2 * the sum", "content: mean"),
+    (checks.check_content_loss, lambda f, p: 0.5 * (f - p).pow(2).mean(), "you took 1/2 * the mean", "content: half mean"),
+    (checks.check_content_loss, lambda f, p: 0.5 * (f - p).abs().sum(), "square the differences", "content: abs"),
+    (checks.check_content_loss, lambda f, p: 0.5 * (f - p).sum(), "square the differences", "content: not squared"),
+    (checks.check_content_loss, lambda f, p: 0.5 * ((f - p) ^ 2).sum(), "`^` is bitwise XOR", "content: ^ 2"),
+    (checks.check_content_loss, lambda f, p: 1.5 * (f - p).pow(2).sum(), "constant factor of 3:", "content: factor 3"),
+    (checks.check_content_loss, lambda f, p: 0.5 * (f - p).pow(3).sum(), "wrong values", "content: cubed"),
+    (checks.check_content_loss, lambda f, p: 0.5 * (f - p).pow(2), "single number", "content: not summed"),
+    (checks.check_content_loss, lambda f, p: torch.tensor(0.5 * (f - p).pow(2).sum().item()), "detached", "content: detached"),
+    (checks.check_content_loss, lambda f, p: None, "forget `return`", "content: None"),
+    (checks.check_content_loss, lambda f, p: (0.5 * (f - p).pow(2).sum()).item(), "expected a torch tensor", "content: float"),
+    (checks.check_content_loss, _content_nm, "right on (1, N, H, W) feature maps, but on the 1-D tensors of the hand example below your function raised ValueError", "content: 4-D only"),
+    (checks.check_content_loss, lambda f, p: content_ok(f, p) / f.shape[0], "but not on the 1-D tensors of the hand example below", "content: divided by the batch"),
+    # exercise 2: the step
+    (checks.check_step, _step_no_zero, "gradients accumulate across steps", "step: no zero_grad"),
+    (checks.check_step, _step_zero_between, "optimizer.step() found no gradient", "step: zero_grad between"),
+    (checks.check_step, _step_zero_between_kept, "optimizer.step() found no gradient", "step: zero_grad(set_to_none=False) between"),
+    (checks.check_step, _step_before_backward, "optimizer.step() found no gradient", "step: step before backward"),
+    (checks.check_step, _step_no_step, "call optimizer.step() after loss.backward()", "step: no step"),
+    (checks.check_step, _step_twice, "two calls made 4 optimizer steps", "step: two steps a call"),
+    (checks.check_step, _step_detached, "no gradient reached the image", "step: detached"),
+    (checks.check_step, _step_ascent, "went up", "step: ascent"),
+    (checks.check_step, _step_doubled, "another gradient than that of loss_fn(image)", "step: doubled loss"),
+    (checks.check_step, lambda image, optimizer, loss_fn: optimizer.step(1), "your function raised TypeError", "step: raises"),
+    # exercise 3: the Gram matrix
+    (checks.check_gram_matrix, _gram_t, "transposed", "gram: F^T F"),
+    (checks.check_gram_matrix, _gram_no_permute, "reshape(b, H*W, N) without a permute", "gram: no permute"),
+    (checks.check_gram_matrix, lambda f: _gram_no_permute(f.view(1, -1, f.shape[1]).view(f.shape)), "without a permute", "gram: view, no permute"),
+    (checks.check_gram_matrix, lambda f: gram_ok(f) / (f.shape[2] * f.shape[3]), "normalised by M", "gram: by M"),
+    (checks.check_gram_matrix, lambda f: gram_ok(f) / (f.shape[1] * f.shape[2] * f.shape[3]), "normalised by N*M", "gram: by N*M"),
+    (checks.check_gram_matrix, lambda f: 2 * gram_ok(f), "constant factor of 2:", "gram: factor 2"),
+    (checks.check_gram_matrix, lambda f: gram_ok(f)[0], "lost the batch dimension", "gram: no batch"),
+    (checks.check_gram_matrix, lambda f: gram_ok(f).detach(), "detached", "gram: detached"),
+    (checks.check_gram_matrix, lambda f: f.reshape(1, 4, 15) @ f.reshape(1, 15, 4), "not symmetric", "gram: not symmetric"),
+    # exercise 4: one layer's style loss
+    (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: 1), "not normalised", "style: no normalisation"),
+    (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: n**2 * m**2), "missing the 4", "style: no 4"),
+    (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: 4 * n * m), "must be squared", "style: N M not squared"),
+    (checks.check_style_loss, lambda f, a: (gram_ok(f) - a).pow(2).sum() / 4 * f.shape[1] ** 2 * (f.shape[2] * f.shape[3]) ** 2, "operator precedence", "style: sum / 4*N**2*M**2"),
+    (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: 4 * n ^ 2 * m ^ 2), "4*N^2*M^2 is not", "style: 4*N^2*M^2"),
+    (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: 4 * (n ^ 2) * (m ^ 2)), "4*N^2*M^2 is not", "style: 4*(N^2)*(M^2)"),
+    (checks.check_style_loss, lambda f, a: ((gram_ok(f) - a) ^ 2).sum(), "`^` is bitwise XOR", "style: (G - A)^2"),
+    (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: 4 * n**2 * h**2), "M is the number of positions", "style: M = H"),
+    (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: 4 * n**2 * w**2), "M is the number of positions", "style: M = W"),
+    (checks.check_style_loss, lambda f, a: (gram_ok(f) - a).pow(2).mean(), "mean over the N x N entries", "style: mean"),
+    (checks.check_style_loss, lambda f, a: ((gram_ok(f) - a) / (f.shape[1] * f.shape[2] * f.shape[3])).pow(2).mean(), "the 'mean' normalisation of some codebases", "style: the codebases' mean"),
+    (checks.check_style_loss, lambda f, a: _style_g_normalised(f, a, by_m=True), "you divide G by M but the target A comes unnormalised", "style: G / M, A not"),
+    (checks.check_style_loss, lambda f, a: _style_g_normalised(f, a, by_m=False), "you divide G by N*M but the target A comes unnormalised", "style: G / NM, A not"),
+    (checks.check_style_loss, lambda f, a: 1 / 0, "raised ZeroDivisionError", "style: raises"),
+    # exercise 5: the total variation
+    (checks.check_total_variation, lambda x: _tv(x, lambda dx, dy: dx.pow(2).sum() + dy.pow(2).sum()), "summed: take each direction's mean", "tv: summed"),
+    (checks.check_total_variation, lambda x: _tv(x, lambda dx, dy: torch.cat([dx.flatten(), dy.flatten()]).pow(2).mean()), "one mean over both directions", "tv: one mean"),
+    (checks.check_total_variation, lambda x: _tv(x, lambda dx, dy: dx.pow(2).sum() + dy.pow(2).sum()) / x.numel(), "divided by the pixel count", "tv: / C*H*W"),
+    (checks.check_total_variation, lambda x: _tv(x, lambda dx, dy: dx.pow(2).sum() + dy.pow(2).sum()) / (x.shape[2] * x.shape[3]), "divided by the pixel count", "tv: / H*W"),
+    (checks.check_total_variation, lambda x: sum(d.pow(2).mean() for d in _cropped(x)), "cropped to (H-1) x (W-1)", "tv: cropped, a mean each"),
+    (checks.check_total_variation, lambda x: (_cropped(x)[0].pow(2) + _cropped(x)[1].pow(2)).mean(), "cropped to (H-1) x (W-1)", "tv: cropped, one mean"),
+    (checks.check_total_variation, lambda x: (_cropped(x)[0].pow(2) + _cropped(x)[1].pow(2)).sum(), "cropped to (H-1) x (W-1)", "tv: cropped, summed"),
+    (checks.check_total_variation, lambda x: _tv(x, lambda dx, dy: dx.pow(2).mean()), "only the horizontal", "tv: horizontal only"),
+    (checks.check_total_variation, lambda x: _tv(x, lambda dx, dy: dy.pow(2).mean()), "only the vertical", "tv: vertical only"),
+    (checks.check_total_variation, lambda x: _tv(x, lambda dx, dy: dx.abs().mean() + dy.abs().mean()), "square them", "tv: abs"),
+    (checks.check_total_variation, lambda x: (x - x.roll(1, -1)).pow(2).mean() + (x - x.roll(1, -2)).pow(2).mean(), "wraps around", "tv: roll"),
+    (checks.check_total_variation, lambda x: _tv(x, lambda dx, dy: dx.pow(2).mean(-1)), "one number", "tv: not reduced"),
+    (checks.check_total_variation, lambda x: 2 * tv_ok(x), "constant factor of 2:", "tv: factor 2"),
+    (checks.check_total_variation, lambda x: tv_ok(x).detach(), "detached", "tv: detached"),
 ]
 
 
-@pytest.mark.parametrize("check,answer,message", WRONG, ids=[m for _, _, m in WRONG])
-def test_typical_wrong_answers_are_caught_with_the_right_message(check, answer, message):
-    with pytest.raises(checks.CheckFailed, match=message.replace("(", r"\(").replace(")", r"\)").replace("*", r"\*")):
+@pytest.mark.parametrize("check,answer,message", [w[:3] for w in WRONG], ids=[w[3] for w in WRONG])
+def test_typical_wrong_answers_are_caught_with_the_right_message_in_one_line(check, answer, message):
+    with pytest.raises(CheckFailed, match=re.escape(message)) as caught:
         check(answer)
+    assert "\n" not in str(caught.value)
 
 
-@pytest.mark.parametrize(
-    "name,check",
-    [("content_loss", checks.check_content_loss), ("gram_matrix", checks.check_gram_matrix), ("style_loss", checks.check_style_loss),
-     ("total_variation", checks.check_total_variation), ("step", checks.check_step)],
-)
+# --- the way on: a stuck learner's one-liner, the instructor's switch, an unwritten stub ---
+
+EXERCISES = [("content_loss", checks.check_content_loss), ("gram_matrix", checks.check_gram_matrix),
+             ("style_loss", checks.check_style_loss), ("total_variation", checks.check_total_variation),
+             ("step", checks.check_step)]
+
+
+@pytest.mark.parametrize("name,check", EXERCISES)
+def test_a_stuck_learner_puts_the_reference_in_place_of_one_exercise(name, check, monkeypatch, capsys):
+    monkeypatch.delenv("NST_SOLUTIONS", raising=False)
+    check(checks.solution(name))
+    said, verdict = capsys.readouterr().out.splitlines()
+    assert said == f"{name}: the reference solution from nst_helpers/checks.py, not yours"
+    assert verdict.endswith(": correct")
+
+
+def test_an_unknown_exercise_name_lists_the_known_ones():
+    for get in (checks.solution, lambda name: checks.exercise(name, print)):
+        with pytest.raises(KeyError, match="content_loss, gram_matrix, style_loss, total_variation, step"):
+            get("tv")
+
+
+@pytest.mark.parametrize("name,check", EXERCISES)
 def test_the_instructors_switch_fills_in_solutions_that_pass(name, check, monkeypatch, capsys):
     def stub(*args):
         return None
@@ -139,8 +318,7 @@ def test_the_instructors_switch_fills_in_solutions_that_pass(name, check, monkey
     assert "correct" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("check", [checks.check_content_loss, checks.check_gram_matrix, checks.check_style_loss,
-                                   checks.check_total_variation, checks.check_step])
+@pytest.mark.parametrize("check", [check for _, check in EXERCISES])
 def test_an_unwritten_stub_is_named_and_shown_in_one_line(check):
     def stub(*args):
         raise NotImplementedError("write it here")
@@ -149,6 +327,12 @@ def test_an_unwritten_stub_is_named_and_shown_in_one_line(check):
         check(stub)
     shown = caught.value._render_traceback_()  # what Jupyter shows instead of a traceback
     assert len(shown) == 1 and "not written yet" in shown[0]
+
+
+def test_the_tv_exercise_agrees_with_the_package_default_that_objective_uses():
+    x = torch.rand(1, 3, 6, 7, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(checks.SOLUTIONS["total_variation"](x), total_variation(x))
+    assert torch.allclose(tv_ok(x), total_variation(x))
 
 
 # --- claims of the science ---
