@@ -109,7 +109,12 @@ def style_loss(
 
 
 def total_variation(image: torch.Tensor, normalization: Literal["mean", "sum"] = "mean") -> torch.Tensor:
-    """Squared differences between neighbouring pixels, summed or averaged: penalises high-frequency noise."""
+    """Squared differences between neighbouring pixels: penalises high-frequency noise.
+
+    'mean' (the default; what `Objective(tv_weight=...)` adds and the course's exercise 5 asks for) is the mean
+    of (x[i, j+1] - x[i, j])^2 over the horizontal pairs plus the mean of (x[i+1, j] - x[i, j])^2 over the
+    vertical pairs, so it does not grow with the pixel count; 'sum' adds up both instead.
+    """
     dx = (image[..., :, 1:] - image[..., :, :-1]).pow(2)
     dy = (image[..., 1:, :] - image[..., :-1, :]).pow(2)
     if normalization == "mean":  # a 1-px-wide image has no horizontal neighbours: that term is 0, not NaN
