@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import NamedTuple
 
 import torch
 
@@ -51,50 +52,75 @@ def check_weight(name: str, value: float) -> float:
     return float(value)
 
 
-def _network_input(vgg: Backbone, image: torch.Tensor | None, name: str) -> torch.Tensor | None:
-    """``image`` on the network's device and in its dtype (float64 images work); anything else is refused."""
-    if image is None:
-        return None
+def check_image(image: object, name: str = "image") -> torch.Tensor:
+    """``image`` as a batch of float pictures, (B, 3, H, W): a (3, H, W) tensor gets a batch dimension of 1; anything
+    else that is not a finite float tensor of that shape is a `ParameterError` that says so (load_image makes one)."""
     if not isinstance(image, torch.Tensor) or not image.is_floating_point():
         kind = image.dtype if isinstance(image, torch.Tensor) else type(image).__name__
         raise ParameterError(f"the {name} image must be a float tensor in [0, 1], got {kind}; use load_image")
-    if not torch.isfinite(image).all():
+    batch = image.unsqueeze(0) if image.dim() == 3 else image
+    if batch.dim() != 4 or batch.shape[1] != 3 or 0 in batch.shape:
+        raise ParameterError(f"the {name} image must be RGB, (3, H, W) or (B, 3, H, W), got {tuple(image.shape)}; "
+                             f"use load_image")
+    if not torch.isfinite(batch).all():
         raise ParameterError(f"the {name} image has NaN or infinite values")
-    return image.to(vgg.device, vgg.mean.dtype)
+    return batch
+
+
+def _network_input(vgg: Backbone, image: torch.Tensor | None, name: str) -> torch.Tensor | None:
+    """``image`` (`check_image`) on the network's device and in its dtype (float64 images work)."""
+    return None if image is None else check_image(image, name).to(vgg.device, vgg.mean.dtype)
 
 
 def _gib(n: float) -> str:
     return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
 
 
+class Shortfall(NamedTuple):
+    """What `memory_shortfall` found: the bytes needed and free, and the largest setting that fits (None: none)."""
+
+    need: int
+    free: int
+    fits: int | None
+
+    def __str__(self) -> str:
+        return f"needs about {_gib(self.need)} but {_gib(self.free)} is free"
+
+
+def memory_shortfall(need: Callable[[int], int], n: int, device: torch.device, low: int = 1) -> Shortfall | None:
+    """None if ``need(n)`` bytes fit in 80% of the free memory of ``device`` (or that cannot be told); else what is
+    short, with the largest m in [low, n) whose need fits. ``need`` grows with its argument (a size, a batch)."""
+    free = free_memory(device)
+    if free is None or need(n) <= 0.8 * free:
+        return None
+    settings = range(low, n)
+    fitting = bisect.bisect_left(settings, True, key=lambda m: need(m) > 0.8 * free)
+    return Shortfall(need(n), free, settings[fitting - 1] if fitting else None)
+
+
 def check_memory(vgg: Backbone, height: int, width: int, layers: Iterable[str]) -> None:
     """Stop before a run at ``height`` x ``width`` px that would not fit in 80% of the free memory of ``vgg``'s
     device, naming the largest size (long side, rounded down to 16 px) that fits and that ``layers`` allow, or saying
     that none does."""
-    free = free_memory(vgg.device)
-    if free is None:
-        return
+    layers = list(layers)
     long, short = max(height, width), min(height, width)
 
     def need(side: int) -> int:
         return vgg.estimate_bytes(round(height * side / long), round(width * side / long), layers)
 
-    if need(long) <= 0.8 * free:
-        return
     smallest = math.ceil(vgg.min_size(layers) * long / short)  # the long side at which the short one is large enough
-    sides = range(smallest, long)
-    fitting = bisect.bisect_left(sides, True, key=lambda side: need(side) > 0.8 * free)  # need grows with the side
-    fits = max(sides[fitting - 1] // 16 * 16, smallest) if fitting else None
+    shortfall = memory_shortfall(need, long, vgg.device, low=smallest)
+    if shortfall is None:
+        return
+    fits = None if shortfall.fits is None else max(shortfall.fits // 16 * 16, smallest)
     if fits is None:
         advice = f"no size fits: even {smallest} px, the smallest these layers allow, needs {_gib(need(smallest))}"
-        advice += f", more than the {_gib(0.8 * free)} a run may use; free memory or use shallower layers"
+        advice += f", more than the {_gib(0.8 * shortfall.free)} a run may use; free memory or use shallower layers"
     elif fits == smallest:
         advice = f"use a size of {fits} px, the smallest these layers allow"
     else:
         advice = f"use a size of {fits} px or less"
-    raise ResourceError(
-        f"a {width}x{height} px run needs about {_gib(need(long))} but {_gib(free)} is free on {vgg.device}; {advice}"
-    )
+    raise ResourceError(f"a {width}x{height} px run {shortfall} on {vgg.device}; {advice}")
 
 
 class Objective:

@@ -1,11 +1,21 @@
 """Fast style transfer: the transformation network, the crops, the training loop, saving and the shipped networks."""
 
+import math
 import warnings
 
 import pytest
 import torch
 
-from nst_helpers import Objective, ParameterError, WeightsError, images_dir, initial_image, load_image
+from nst_helpers import (
+    Objective,
+    ParameterError,
+    ResourceError,
+    WeightsError,
+    images_dir,
+    initial_image,
+    load_image,
+)
+from nst_helpers import objective as objective_module
 from nst_helpers.fast import (
     HELD_OUT,
     Crops,
@@ -20,6 +30,8 @@ from nst_helpers.fast import (
     train,
     training_photos,
 )
+from nst_helpers.fast import network as network_module
+from nst_helpers.fast.train import LAYERS, check_training_memory
 
 TINY = TrainingSettings(size=32, crop=16, batch=1, steps=3, lr=1e-2)
 
@@ -37,7 +49,7 @@ def style():
 def test_network_has_the_issues_size_and_keeps_any_image_size():
     net = TransformNet()
     assert parameter_count(net) == 276_675  # 9x9 conv, two stride-2 convs, 3 residual blocks at 64, two upsamplings
-    for h, w in [(37, 50), (16, 16), (5, 7)]:
+    for h, w in [(37, 50), (16, 16), (5, 7), (3, 100), (1, 1), (4, 4)]:  # below 5 px: reflection padding failed
         with torch.no_grad():
             out = net(torch.rand(2, 3, h, w))
         assert out.shape == (2, 3, h, w) and 0 <= out.min() and out.max() <= 1
@@ -90,6 +102,31 @@ def test_an_interrupt_keeps_the_best_weights_and_says_so(vgg, photos, style):
     assert result.best_step in checked and min(checked.values()) == checked[result.best_step]
 
 
+def test_an_interrupt_measures_the_last_steps_weights(vgg, photos, style):
+    def interrupt(step, net, losses):
+        if step == 2:
+            raise KeyboardInterrupt
+
+    with pytest.warns(RuntimeWarning, match="interrupted at step 2"):
+        result = train(vgg, style, photos, TINY, check_every=20, progress=False, callback=interrupt)
+    assert [step for step, _ in result.checks] == [0, 2]  # not only the untrained weights
+
+
+def test_a_training_step_that_cannot_fit_is_refused_before_any_work(vgg, photos, style, monkeypatch):
+    settings = TrainingSettings(32, 16, 4, 3, 1e-3)
+    net = TransformNet()
+    own = net.estimate_bytes(16, 16, 4, training=True)
+    assert own > 2 * parameter_count(net) * 4  # the network's layers count, not only its weights
+    free = (vgg.estimate_bytes(16 * 4, 16, LAYERS) + own // 2) / 0.8  # enough for VGG's part, not for the network's
+    monkeypatch.setattr(objective_module, "free_memory", lambda device: free)
+    monkeypatch.setattr(Crops, "__init__", lambda *a: pytest.fail("crops were drawn"))
+    with pytest.raises(ResourceError, match=r"training on 4 crops of 16 px a step needs about .* use a batch of [123] "):
+        train(vgg, style, photos, settings, net=net, progress=False)
+    monkeypatch.setattr(objective_module, "free_memory", lambda device: 2**20)
+    with pytest.raises(ResourceError, match="use crops of|free memory"):
+        check_training_memory(vgg, net, 256, 1)
+
+
 def test_a_non_finite_loss_stops_with_the_best_weights(vgg, photos, style):
     with pytest.warns(RuntimeWarning, match="loss became inf at step 1: kept the best weights"):
         result = train(vgg, style, photos, TINY, ratio=1e-300, progress=False)
@@ -131,6 +168,31 @@ def test_a_bad_network_file_is_one_line(tmp_path, content, message):
     assert "\n" not in str(err.value)
 
 
+WEIGHTS = {k: v.half() for k, v in TransformNet().state_dict().items()}
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"blocks": 10**9}, "records channels \\[16, 32, 64\\] and 1000000000 blocks, but its weights are of .* 3 blocks"),
+    ({"channels": [16, 32, 10**6]}, "but its weights are of channels \\[16, 32, 64\\]"),
+    ({"info": [1, 2]}, "its info is a list"),
+    ({"info": {"size": -3}}, "training size -3 is not a whole number"),
+    ({"state_dict": {**WEIGHTS, "layers.0.1.bias": torch.full((16,), math.nan).half()}}, "NaN or infinite"),
+])
+def test_what_a_network_file_says_is_checked_before_a_network_is_built(tmp_path, monkeypatch, changes, message):
+    record = {"format": "nst-fast-network", "channels": [16, 32, 64], "blocks": 3, "state_dict": WEIGHTS, "info": {}}
+    torch.save({**record, **changes}, tmp_path / "net.pt")
+
+    def build(channels, blocks):
+        if (tuple(channels), blocks) != ((16, 32, 64), 3):
+            pytest.fail(f"a network of {channels} and {blocks} blocks was built from the file's word")
+        return TransformNet(channels, blocks)
+
+    monkeypatch.setattr(network_module, "TransformNet", build)
+    with pytest.raises(WeightsError, match=message) as err:
+        load_network(tmp_path / "net.pt")
+    assert "\n" not in str(err.value) and "train it again" in str(err.value)
+
+
 def test_a_network_is_shipped_for_every_shipped_style():
     styles = sorted(p.stem for p in (images_dir() / "style").glob("*.png"))
     networks = shipped_networks()
@@ -147,6 +209,30 @@ def test_stylize_returns_an_image_of_the_photos_size():
     photo = load_image(images_dir() / "content" / "chelsea.png", size=40)
     out = stylize(net, photo)
     assert out.shape == photo.shape and out.device.type == "cpu" and 0 <= out.min() and out.max() <= 1
+
+
+def test_stylize_takes_what_load_image_and_objective_take(vgg):
+    net = load_network(network_path("mosaic"))
+    photo = torch.rand(3, 20, 30)
+    assert torch.equal(stylize(net, photo), stylize(net, photo[None])[0])  # (3, H, W): converted, shape kept
+    for image, message in [
+        (torch.rand(1, 4, 20, 30), "must be RGB, \\(3, H, W\\) or \\(B, 3, H, W\\), got \\(1, 4, 20, 30\\)"),
+        (torch.full((1, 3, 20, 30), math.nan), "NaN or infinite"),
+        (torch.zeros(1, 3, 20, 30, dtype=torch.uint8), "float tensor in \\[0, 1\\], got torch.uint8; use load_image"),
+    ]:
+        with pytest.raises(ParameterError, match=message) as err:
+            stylize(net, image)
+        assert "\n" not in str(err.value)
+        with pytest.raises(ParameterError, match=message):  # the objective says the same
+            Objective(vgg, content=image, content_layers=["relu1_1"])
+
+
+def test_a_pass_that_cannot_fit_is_refused(monkeypatch):
+    net = load_network(network_path("mosaic"))
+    monkeypatch.setattr(objective_module, "free_memory", lambda device: 10 * 2**20)
+    with pytest.raises(ResourceError, match=r"a 256x256 px pass through the network needs about .* size of \d+ px"):
+        stylize(net, torch.rand(1, 3, 256, 256))
+    assert stylize(net, torch.rand(1, 3, 64, 64)).shape == (1, 3, 64, 64)
 
 
 def test_no_warning_from_a_clean_run(vgg, photos, style):

@@ -10,6 +10,7 @@ best weights so far are kept: an interrupt or a non-finite loss ends the run wit
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -22,13 +23,14 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from ..errors import ParameterError
+from ..errors import ParameterError, ResourceError
 from ..folders import images_dir, images_in
-from ..objective import Objective, check_memory, style_weight_for_ratio
+from ..objective import Objective, memory_shortfall, style_weight_for_ratio
 from ..vgg import VGG
 from .network import TransformNet
 
 HELD_OUT = ("chelsea.png", "coffee.png")  # shipped photos no network is trained on: the test of generalisation
+LAYERS = ["relu4_2", "relu5_1"]  # the deepest content and style layers: VGG's pass stops at relu5_1
 # alpha/beta at 512 px (`style_weight_for_ratio` scales it to the crops): 20x the paper's 1e-3. The optimisation of
 # notebook 4 starts from the photo; a network starts from nothing, and at the paper's ratio the style swamps the photo.
 RATIO = 2e-2
@@ -92,6 +94,25 @@ class Crops:
         return torch.cat([self.one() for _ in range(n)]).clamp(0, 1)
 
 
+def check_training_memory(vgg: VGG, net: TransformNet, crop: int, batch: int) -> None:
+    """Stop before training on ``batch`` crops of ``crop`` px a step that would not fit in 80% of the free memory of
+    ``vgg``'s device (both networks' passes, kept for the backward pass), naming the largest batch that fits, or the
+    largest crop if not even one crop fits."""
+
+    def need(side: int, n: int) -> int:  # a batch needs in VGG what one taller image does
+        return vgg.estimate_bytes(side * n, side, LAYERS) + net.estimate_bytes(side, side, n, training=True)
+
+    shortfall = memory_shortfall(lambda n: need(crop, n), batch, vgg.device)
+    if shortfall is None:
+        return
+    if shortfall.fits:
+        advice = f"use a batch of {shortfall.fits} or less"
+    else:
+        smaller = memory_shortfall(lambda side: need(side, 1), crop, vgg.device, low=vgg.min_size(LAYERS))
+        advice = f"use crops of {smaller.fits} px or less" if smaller and smaller.fits else "free memory"
+    raise ResourceError(f"training on {batch} crops of {crop} px a step {shortfall} on {vgg.device}; {advice}")
+
+
 @dataclass
 class Training:
     """What `train` returns: the network with its best weights (lowest loss on the fixed batch), the loss terms of
@@ -129,13 +150,14 @@ def train(
     ``ratio`` at 512 px (`style_weight_for_ratio`), and ``tv_weight`` times the total variation. ``callback(step,
     net, losses)`` runs after every step (a progress display, a live preview); True stops the run. After
     ``max_seconds`` the run stops too. An interrupt (Ctrl-C) or a non-finite loss ends it early, with a warning
-    that says so; the network returned has the best weights measured, in every case.
+    that says so; the network returned has the best weights measured, in every case (an interrupt measures the last
+    step's first). A `ResourceError` before any work if a step would not fit in memory (`check_training_memory`).
     """
     s = settings
     torch.manual_seed(seed)
     net = (net or TransformNet()).to(vgg.device).train()
+    check_training_memory(vgg, net, s.crop, s.batch)
     crops, monitor = Crops(photos, s.crop, seed), Crops(photos, s.crop, seed + 1).batch(s.batch).to(vgg.device)
-    check_memory(vgg, s.crop * s.batch, s.crop, ["relu4_2", "relu5_1"])  # a batch needs what one taller image does
     objective = Objective(vgg, monitor, style, style_weight=style_weight_for_ratio(ratio, s.crop, s.crop),
                           tv_weight=tv_weight)
     opt = torch.optim.Adam(net.parameters(), lr=s.lr)
@@ -185,6 +207,9 @@ def train(
                 break
     except (KeyboardInterrupt, FloatingPointError) as err:
         what = f"interrupted at step {step}" if isinstance(err, KeyboardInterrupt) else str(err)
+        if isinstance(err, KeyboardInterrupt) and result.checks and result.checks[-1][0] != result.steps:
+            with contextlib.suppress(KeyboardInterrupt):  # the weights of the last step may be the best; a second
+                check(result.steps)  # Ctrl-C while they are measured keeps what was measured before
         measured = f"step {result.best_step}, loss {best['loss']:.4g}" if result.checks else "untrained: none measured"
         result.stopped = f"{what}: kept the best weights so far ({measured})"
         warnings.warn(result.stopped, RuntimeWarning, stacklevel=2)
