@@ -15,8 +15,11 @@ from PIL import Image
 import nst_helpers
 from nst_helpers import ImageError, Objective, save_image
 from nst_helpers import objective as objective_module
+from nst_helpers.cli import fast as fast_command
 from nst_helpers.cli import main
 from nst_helpers.cli import transfer as transfer_command
+from nst_helpers.fast import TransformNet, load_network, save_network, train
+from nst_helpers.fast.train import LAYERS
 
 from .conftest import CONTENT, STYLE
 
@@ -331,14 +334,98 @@ def test_stylize_refuses_to_overwrite_its_photo(capsys, tmp_path):
     assert code == 2 and "is the input" in err
 
 
-@pytest.mark.parametrize("at", [1, 3])
-def test_a_signal_during_training_saves_the_best_weights(capsys, tmp_path, monkeypatch, photo_folder, at):
-    monkeypatch.setattr(Objective, "__call__", signal_at(signal.SIGTERM, at))  # call 1 is the check before step 1
+@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM", "SIGHUP"])
+@pytest.mark.parametrize("at", [1, 2, 5])  # call 1 is the check before step 1, call k + 1 step k's loss
+def test_a_signal_during_training_saves_the_best_weights(capsys, tmp_path, monkeypatch, photo_folder, name, at):
+    signum = getattr(signal, name)
+
+    def unhandled(*args):
+        raise RuntimeError(f"{name} reached the test: `nst` did not handle it")
+
+    monkeypatch.setattr(Objective, "__call__", signal_at(signum, at))
+    previous = signal.signal(signum, unhandled)
     model = tmp_path / "style.pt"
-    code, out, err = run(capsys, "train", STYLE, "-o", model, "--photos", photo_folder, *TRAIN_FAST[:-1], "5")
-    assert code == 128 + signal.SIGTERM
-    assert out == "" and err.count("\n") == 1 and "kept the best weights so far" in err and f"wrote {model}" in err
-    assert model.stat().st_size > 0
+    try:
+        code, out, err = run(capsys, "train", STYLE, "-o", model, "--photos", photo_folder, *TRAIN_FAST[:-1], "5")
+    finally:
+        signal.signal(signum, previous)
+    assert code == 128 + signum
+    assert out == "" and err.count("\n") == 1 and "Traceback" not in err and f"wrote {model}" in err
+    assert err.startswith(f"nst: interrupted at step {at - 1}: kept the best weights so far (")
+    # the weights of the last finished step are measured too (the checks run every 20 steps): step 3's beat step 0's
+    assert {1: "(untrained: none measured)", 2: "(step 0, loss ", 5: "(step 3, loss "}[at] in err
+    assert load_network(model).info["best_step"] == {1: 0, 2: 0, 5: 3}[at]
+
+
+def test_train_never_replaces_a_network(capsys, tmp_path, monkeypatch, photo_folder):
+    model = tmp_path / "style.pt"
+    model.write_bytes(b"a network trained for hours")
+    monkeypatch.setattr(fast_command, "load_image", lambda *a, **k: pytest.fail("the run started"))
+    code, _, err = run(capsys, "train", STYLE, "-o", model, "--photos", photo_folder, *TRAIN_FAST)
+    assert code == 2 and err == f"nst: error: output {model} exists and would be overwritten; write to another name\n"
+    assert model.read_bytes() == b"a network trained for hours"
+
+
+def test_a_network_that_appears_during_training_is_kept_and_the_new_one_saved_beside_it(
+        capsys, tmp_path, monkeypatch, photo_folder):
+    model = tmp_path / "style.pt"
+
+    def train_while_another_writes(*args, **kwargs):
+        model.write_bytes(b"another run's network")
+        return train(*args, **kwargs)
+
+    monkeypatch.setattr(fast_command, "train", train_while_another_writes)
+    code, _, err = run(capsys, "train", STYLE, "-o", model, "--photos", photo_folder, *TRAIN_FAST)
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith(f"nst: error: cannot save {model}: a file of that name appeared during the run; wrote ")
+    assert model.read_bytes() == b"another run's network"
+    saved = Path(err.split("; wrote ")[1].removesuffix(" instead\n"))
+    assert saved.parent == tmp_path and saved.suffix == ".pt" and load_network(saved).info["steps"] == 2
+
+
+def _free_for(need: int) -> int:
+    """The free memory at which a run may use exactly ``need`` bytes."""
+    return int(need / 0.8)
+
+
+def test_a_training_step_that_cannot_fit_is_refused_before_any_photo_is_loaded(capsys, tmp_path, monkeypatch, vgg,
+                                                                             photo_folder):
+    one_crop = vgg.estimate_bytes(256, 256, LAYERS) + TransformNet().estimate_bytes(256, 256, training=True)
+    monkeypatch.setattr(objective_module, "free_memory", lambda device: _free_for(4 * one_crop))
+    monkeypatch.setattr(fast_command, "load_image", lambda *a, **k: pytest.fail("a photo was loaded"))
+    code, _, err = run(capsys, "train", STYLE, "-o", tmp_path / "net.pt", "--photos", photo_folder, "--size", "256",
+                       "--crop", "256", "--batch", "64")
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("nst: error: training on 64 crops of 256 px a step needs about ")
+    fits = int(err.split("use a batch of ")[1].split(" or less")[0])
+    assert 1 <= fits < 64 and not (tmp_path / "net.pt").exists()
+
+
+def test_a_pass_that_cannot_fit_is_refused_before_the_photo_is_loaded(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(objective_module, "free_memory", lambda device: 200 * 2**20)
+    monkeypatch.setattr(fast_command, "load_image", lambda *a, **k: pytest.fail("the photo was loaded"))
+    code, _, err = run(capsys, "stylize", CONTENT, "--model", "mosaic", "-o", tmp_path / "out.png", "--size", "3000")
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith("nst: error: a 3000x3000 px pass through the network needs about ")
+    fits = int(err.split("use a size of ")[1].split(" px or less")[0])
+    assert TransformNet().estimate_bytes(fits, fits) <= 0.8 * 200 * 2**20 < TransformNet().estimate_bytes(3000, 3000)
+
+
+def test_a_panorama_goes_through_a_network(capsys, tmp_path):
+    Image.new("RGB", (1200, 40), (90, 140, 200)).save(tmp_path / "pano.png")
+    code, _, err = run(capsys, "stylize", tmp_path / "pano.png", "--model", "mosaic", "-o", tmp_path / "out.png",
+                       "--size", "100")
+    assert code == 0, err
+    with Image.open(tmp_path / "out.png") as image:
+        assert image.size == (100, 3)
+
+
+def test_a_network_file_that_records_a_bad_size_is_one_line(capsys, tmp_path):
+    model = tmp_path / "net.pt"
+    save_network(TransformNet(), model, size="large")
+    code, _, err = run(capsys, "stylize", CONTENT, "--model", model, "-o", tmp_path / "out.png")
+    assert code == 2 and err.count("\n") == 1 and "training size 'large'" in err and "train it again" in err
+    assert not (tmp_path / "out.png").exists()
 
 
 # --- the package's structure ----------------------------------------------------------------------------------------

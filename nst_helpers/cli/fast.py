@@ -1,8 +1,9 @@
 """`nst train` and `nst stylize`: a fast style network trained on photos, then one pass per photo (notebook 6).
 
-The same rules as the rest of `nst` (shared.py): every user error is one line on stderr and
-exit code 2, checked before the work starts; the output is written only at the end; Ctrl-C, SIGTERM and SIGHUP stop
-the training, save the best weights so far and exit with 128 + the signal's number.
+The same rules as the rest of `nst` (shared.py): every user error is one line on stderr and exit code 2, checked
+before the work starts (the memory a training step or a pass needs too); the output is written only at the end, and
+`nst train` replaces no file; Ctrl-C, SIGTERM and SIGHUP stop the training, save the best weights so far and exit with
+128 + the signal's number.
 """
 
 from __future__ import annotations
@@ -15,9 +16,18 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..errors import ParameterError
-from ..fast.network import load_network, network_path, save_network, shipped_networks, stylize
-from ..fast.train import RATIO, TRAINING, train, training_photos
+from ..fast.network import (
+    TransformNet,
+    check_pass_memory,
+    load_network,
+    network_path,
+    save_network,
+    shipped_networks,
+    stylize,
+)
+from ..fast.train import LAYERS, RATIO, TRAINING, check_training_memory, train, training_photos
 from ..images import SAVE_FORMATS, load_image, save_image
+from ..objective import check_memory
 from ..profiles import get_device, profile
 from ..vgg import VGG
 from .shared import add_device_and_profile, check_output, positive_int, save, signals, weight
@@ -43,27 +53,30 @@ def _photos(folder: str) -> list[Path]:
 
 def train_network(args: argparse.Namespace) -> int:
     """Train a network on the shipped photos (or those of --photos) to paint them in the style of STYLE."""
-    output = check_output(args.output, [args.style], suffixes=(".pt", ".pth"))
+    output = check_output(args.output, [args.style], suffixes=(".pt", ".pth"), new=True)  # a network is never replaced
     p = profile(args.profile, device=args.device)
     chosen = {"size": args.size, "crop": args.crop, "batch": args.batch, "steps": args.steps}
     settings = replace(TRAINING[p.name], **{k: v for k, v in chosen.items() if v})
     paths = _photos(args.photos) if args.photos else training_photos()
+    vgg = VGG(device=p.device)
+    check_memory(vgg, settings.size, settings.size, LAYERS)  # the style image's targets, before anything is loaded
+    check_training_memory(vgg, TransformNet(), settings.crop, settings.batch)
     photos = [load_image(path, size=settings.size) for path in paths]
     style = load_image(args.style, size=settings.size)
-    vgg = VGG(device=p.device)
     with warnings.catch_warnings():  # printed below as one line instead
         warnings.simplefilter("ignore", RuntimeWarning)
         result = train(vgg, style, photos, settings, ratio=args.ratio, seed=args.seed, progress=sys.stderr.isatty())
     info = {"style": Path(args.style).name, "size": settings.size, "crop": settings.crop, "batch": settings.batch,
-            "steps": result.steps, "ratio": args.ratio, "photos": len(photos), "crops": result.crops}
+            "steps": result.steps, "ratio": args.ratio, "photos": len(photos), "crops": result.crops,
+            "best_step": result.best_step}
     with signals(args.signals, interrupt=False):
-        save_network(result.net, output, **info)
-    wrote = f"wrote {output}"
+        saved, problem = save(lambda path: save_network(result.net, path, **info), output, ".pt", new=True)
+    wrote = f"{problem}; wrote {saved} instead" if problem else f"wrote {saved}"
     if args.signals:
         print(f"nst: {result.stopped or 'interrupted while saving'}; {wrote}", file=sys.stderr)
         return 128 + args.signals[0]
-    if result.stopped:
-        print(f"nst: error: {result.stopped}; {wrote}", file=sys.stderr)
+    if result.stopped or problem:
+        print(f"nst: error: {'; '.join(filter(None, [result.stopped, wrote]))}", file=sys.stderr)
         return 2
     print(f"{wrote} ({result.steps} steps, {result.crops} crops of {len(photos)} photos, {result.seconds:.1f} s; "
           f"best weights at step {result.best_step})")
@@ -75,7 +88,10 @@ def stylize_photo(args: argparse.Namespace) -> int:
     model = network_path(args.model)
     output = check_output(args.output, [args.photo, str(model)])
     net = load_network(model, device=get_device(args.device))
-    photo = load_image(args.photo, size=args.size or net.info.get("size"))
+    size = args.size or net.info.get("size")
+    if size:  # a square bounds every aspect ratio: checked before the photo is loaded
+        check_pass_memory(net, size, size)
+    photo = load_image(args.photo, size=size)
     start = time.perf_counter()
     image = stylize(net, photo)
     seconds = time.perf_counter() - start

@@ -61,10 +61,11 @@ def add_precision(p: argparse.ArgumentParser) -> None:
                    "else auto)")
 
 
-def check_output(text: str, inputs: list[str], suffixes: tuple[str, ...] = tuple(SAVE_FORMATS)) -> Path:
+def check_output(text: str, inputs: list[str], suffixes: tuple[str, ...] = tuple(SAVE_FORMATS), new: bool = False
+                 ) -> Path:
     """The output path, checked before a long run, not after it: a local file with one of ``suffixes`` (an image by
-    default) that can be written and is not one of the ``inputs`` (through a link or another spelling either).
-    There is no flag to overwrite an input."""
+    default) that can be written and is not one of the ``inputs`` (through a link or another spelling either), nor,
+    if ``new``, any file that exists. There is no flag to overwrite an input."""
     if "://" in text:
         raise ParameterError(f"output {text} is a URL; give a local file name")
     path = check_save_path(text, suffixes)
@@ -72,6 +73,8 @@ def check_output(text: str, inputs: list[str], suffixes: tuple[str, ...] = tuple
         other = os.path.expanduser(source)
         if "://" not in source and os.path.exists(path) and os.path.exists(other) and os.path.samefile(path, other):
             raise ParameterError(f"output {text} is the input {source}: it would be overwritten; write to another name")
+    if new and os.path.lexists(path):
+        raise ParameterError(f"output {text} exists and would be overwritten; write to another name")
     return path
 
 
@@ -94,13 +97,17 @@ def signals(received: list[int], interrupt: bool) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def save(write: Callable[[Path], Path], output: Path, suffix: str) -> tuple[Path, str | None]:
-    """Save at the end of a run, which must not lose its work: ``write(path)`` to ``output``; if that fails, to a new
-    ``suffix`` file beside it, else in the temporary folder. Returns where it went and, if not to ``output``, why."""
-    try:
-        return write(output), None
-    except NSTError as err:
-        problem = str(err)
+def save(write: Callable[[Path], Path], output: Path, suffix: str, new: bool = False) -> tuple[Path, str | None]:
+    """Save at the end of a run, which must not lose its work: ``write(path)`` to ``output``; if that fails (or, if
+    ``new``, a file of that name appeared during the run), to a new ``suffix`` file beside it, else in the temporary
+    folder. Returns where it went and, if not to ``output``, why."""
+    if new and os.path.lexists(output):
+        problem = f"cannot save {output}: a file of that name appeared during the run"
+    else:
+        try:
+            return write(output), None
+        except NSTError as err:
+            problem = str(err)
     for folder in (output.parent, Path(tempfile.gettempdir())):
         try:
             fd, name = tempfile.mkstemp(dir=folder, prefix=f"{output.stem[:100]}-", suffix=suffix)
