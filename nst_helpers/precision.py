@@ -110,6 +110,7 @@ def bf16_speedup(reps: int = 3) -> float:
     weights = [torch.randn(256, 256, 3, 3, generator=g) / 48, torch.randn(512, 256, 3, 3, generator=g) / 48]
     low = [w.to(torch.bfloat16, memory_format=torch.channels_last) for w in weights]
 
+    @torch.enable_grad()  # an Objective may be made under torch.no_grad(): the probe still needs its backward pass
     def seconds(bf16: bool) -> float:
         start = time.perf_counter()
         image = x.clone().requires_grad_(True)

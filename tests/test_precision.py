@@ -52,6 +52,12 @@ def test_auto_on_cuda_follows_native_bf16(monkeypatch, native, name):
     assert P.resolve("auto", "mps").name == "fp32"
 
 
+def test_the_probe_runs_under_no_grad():
+    # An Objective made inside `torch.no_grad()` resolves 'auto' there; the probe's backward pass must still run.
+    with torch.no_grad():
+        assert 0 < P.bf16_speedup.__wrapped__(reps=1) < 1000
+
+
 def test_the_probe_measures_once():
     P.bf16_speedup()
     assert P.bf16_speedup.cache_info().currsize == 1 and 0 < P.bf16_speedup() < 1000
