@@ -81,6 +81,23 @@ def shipped_images(*kinds: str) -> dict[str, Path]:
             if p.suffix == suffix}
 
 
+HOME_OUTPUTS = "nst_outputs"  # in the home folder: where results go when the checkout is not writable
+
+
+def _writable(folder: Path) -> bool:
+    """Whether ``folder`` can be written to, or created in its nearest existing parent."""
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return os.access(folder, os.W_OK | os.X_OK)
+
+
 def output_dir() -> Path:
-    """Where results are saved: ``outputs/`` of the checkout, else of the working directory (not created here)."""
-    return (checkout() or Path.cwd()) / "outputs"
+    """Where results are saved: ``outputs/`` of the checkout, else of the working directory (not created here).
+    Where that cannot be written (a shared install, e.g. a JupyterHub's read-only checkout), ``~/nst_outputs``,
+    and a one-line note says so."""
+    folder = (checkout() or Path.cwd()) / "outputs"
+    if _writable(folder):
+        return folder
+    own = Path.home() / HOME_OUTPUTS
+    print(f"{folder} is not writable (a shared install?): results go to {own}")
+    return own

@@ -58,3 +58,14 @@ def test_without_a_checkout_a_one_line_error_and_outputs_in_the_working_director
     assert "\n" not in str(err.value)
     assert shipped_images("content", "style") == {}
     assert output_dir() == tmp_path / "outputs"
+
+
+def test_outputs_go_to_the_home_folder_where_the_checkout_is_not_writable(monkeypatch, tmp_path, capsys):
+    # A shared install: the checkout belongs to someone else (tests run as root, so access is patched).
+    monkeypatch.setattr(folders, "_candidates", lambda: iter([ROOT]))
+    monkeypatch.setattr(folders.Path, "home", lambda: tmp_path)
+    assert output_dir() == ROOT / "outputs" and capsys.readouterr().out == ""
+    monkeypatch.setattr(folders.os, "access", lambda path, mode: not str(path).startswith(str(ROOT)))
+    assert output_dir() == tmp_path / "nst_outputs"
+    out = capsys.readouterr().out
+    assert "not writable" in out and str(tmp_path / "nst_outputs") in out and out.count("\n") == 1
