@@ -12,23 +12,25 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 ROOT = Path(__file__).resolve().parents[1]
-PAIRS = [("astronaut", "swirls"), ("coffee", "mosaic"), ("rocket", "pointillism"), ("astronaut", "composition")]
-SIDE, GAP = 224, 6  # px per result, px between tiles
+PAIRS = [("chenonceau", "starry_night"), ("chenonceau", "whalers"), ("chenonceau", "grande_jatte"),
+         ("chenonceau", "mada_primavesi")]  # notebook 4's transfers with the paper's settings
+SIDE, HEIGHT, GAP = 224, 168, 6  # px per result (4:3, as the photo), px between tiles
 
 
 def main(profile: str = "lab") -> None:
-    sheet = Image.new("RGB", (len(PAIRS) * (SIDE + GAP) - GAP, SIDE + GAP + SIDE // 2), "white")
+    sheet = Image.new("RGB", (len(PAIRS) * (SIDE + GAP) - GAP, HEIGHT + GAP + HEIGHT // 2), "white")
     for i, (content, style) in enumerate(PAIRS):
         result = ROOT / "outputs" / f"04_{content}_{style}_{profile}.png"
         if not result.exists():
             sys.exit(f"{result.relative_to(ROOT)} not found: run notebook 4 at the {profile!r} profile first")
         x = i * (SIDE + GAP)
-        sheet.paste(ImageOps.fit(Image.open(result).convert("RGB"), (SIDE, SIDE)), (x, 0))
+        sheet.paste(ImageOps.fit(Image.open(result).convert("RGB"), (SIDE, HEIGHT)), (x, 0))
         half = (SIDE - GAP) // 2
-        originals = [ROOT / "images" / "content" / f"{content}.png", ROOT / "images" / "style" / f"{style}.png"]
+        originals = [next((ROOT / "images" / kind).glob(f"{name}.*"))
+                     for kind, name in (("content", content), ("style", style))]
         for j, path in enumerate(originals):
-            thumb = ImageOps.fit(Image.open(path).convert("RGB"), (half, SIDE // 2))
-            sheet.paste(thumb, (x + j * (half + GAP), SIDE + GAP))
+            thumb = ImageOps.fit(Image.open(path).convert("RGB"), (half, HEIGHT // 2))
+            sheet.paste(thumb, (x + j * (half + GAP), HEIGHT + GAP))
     out = ROOT / "docs" / "gallery.jpg"
     sheet.save(out, quality=90)
     print(f"wrote {out.relative_to(ROOT)} ({out.stat().st_size // 1024} KB)")
