@@ -36,6 +36,7 @@ from styles import STYLES  # noqa: E402
 HERE = Path(__file__).resolve().parent
 CONTENT_SIDE = 512  # long side of the content photos (the paper profile's size)
 TRAIN_SIDE = 288  # short side of the training photos: crops of up to 288 px, about 40 KB each
+TRAIN_ASPECT = 2.0  # longest/shortest side of a training photo at most: at the quick profile's 64 px, 32 px crops fit
 QUALITY = {"style": 95, "content": 95, "train": 90}  # JPEG quality by folder
 FREE = re.compile(r"^(public domain|cc0)", re.IGNORECASE)  # the licences this script accepts for a photo
 SKIMAGE = ("astronaut", "coffee", "chelsea", "rocket")  # scikit-image's photos, in content/
@@ -201,6 +202,17 @@ def resized(image: Image.Image, long_side: int | None = None, short_side: int | 
     return image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
 
 
+def central(image: Image.Image, aspect: float) -> Image.Image:
+    """The middle of ``image``, cut so that its long side is at most ``aspect`` times its short side."""
+    w, h = image.size
+    long_side = min(max(w, h), round(aspect * min(w, h)))
+    if w >= h:
+        left = (w - long_side) // 2
+        return image.crop((left, 0, left + long_side, h))
+    top = (h - long_side) // 2
+    return image.crop((0, top, w, top + long_side))
+
+
 def cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -241,12 +253,17 @@ def make_all(cache: Path) -> tuple[dict[str, Image.Image], dict[str, list[str]],
             folder, name = ("content", CONTENT_PHOTOS[stem]) if stem in CONTENT_PHOTOS else ("train", f"{stem}.jpg")
             if f"{folder}/{name}" in images:  # a second giraffe
                 name = f"{stem}_{photo.rcc.removesuffix('.rcc')}.jpg"
-            images[f"{folder}/{name}"] = (resized(image, long_side=CONTENT_SIDE) if folder == "content"
-                                          else resized(image, short_side=TRAIN_SIDE))
+            size = image.size
+            if folder == "content":
+                images[f"{folder}/{name}"] = resized(image, long_side=CONTENT_SIDE)
+            else:
+                image = central(image, TRAIN_ASPECT)
+                images[f"{folder}/{name}"] = resized(image, short_side=TRAIN_SIDE)
+            cut = f", its middle {image.width}x{image.height} px" if image.size != size else ""
             source = f"<{photo.source}>" if photo.source else "(no source given)"
             rows["photos" if folder == "content" else "train"].append(
                 f"| `{folder}/{name}` | {cell(photo.author)}, {source}; `{photo.rcc}:{photo.path}` in Debian "
-                f"`gcompris-qt-data` {GCOMPRIS.version}, {image.width}x{image.height} px | {cell(photo.licence)} |")
+                f"`gcompris-qt-data` {GCOMPRIS.version}, {size[0]}x{size[1]} px{cut} | {cell(photo.licence)} |")
     if GCOMPRIS.name in roots:
         attempt("the photos", photos)
 

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from nst_helpers import load_image
-from nst_helpers.fast import HELD_OUT, training_photos
+from nst_helpers.fast import HELD_OUT, TRAINING, training_photos
 from nst_helpers.folders import images_in, shipped_images
 
 from .conftest import ROOT
@@ -52,6 +52,13 @@ def test_the_series_ships_real_paintings_and_enough_photos_to_train_on():
     photos = training_photos()
     assert len(images_in(IMAGES / "train")) >= 80 and not {p.name for p in photos} & set(HELD_OUT)
     assert all(min(Image.open(p).size) >= 256 for p in photos), "crops of 256 px need photos that large"
+
+
+@pytest.mark.parametrize("name", ["quick", "lab"])
+def test_every_training_photo_takes_the_profile_s_crops(name):
+    settings = TRAINING[name]  # photos are loaded at settings.size (long side), then cut into square crops
+    small = [p.name for p in training_photos() if min(load_image(p, size=settings.size).shape[-2:]) < settings.crop]
+    assert not small, f"too narrow for {settings.crop} px crops at {settings.size} px: {small}"
 
 
 @pytest.mark.parametrize("name", ["style/starry_night.jpg", "content/chenonceau.jpg", "train/sea3.jpg"])
