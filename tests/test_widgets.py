@@ -233,7 +233,7 @@ def test_fast_explorer_follows_the_photo_network_and_size(tmp_path):
     from nst_helpers.explore import fast_explorer
 
     explorer = fast_explorer()
-    assert sorted(explorer.network.options) == ["composition", "mosaic", "pointillism", "swirls"]
+    assert sorted(explorer.network.options) == ["composition", "mosaic", "pointillism", "starry_night", "swirls"]
     assert explorer.wait(TIMEOUT) and explorer.updates == 1 and explorer.message_text == ""
     assert bytes(explorer.preview.value).startswith(b"\x89PNG") and " ms" in explorer.status.value
     assert explorer.picker.source.name == "chelsea.png" and "mosaic" in explorer.status.value

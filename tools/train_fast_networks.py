@@ -1,6 +1,6 @@
 """Train the shipped fast style networks: one per style in images/style, into nst_helpers/fast/networks/.
 
-    python tools/train_fast_networks.py [STYLE ...] [--minutes 4] [--steps 300] [--threads 1]
+    python tools/train_fast_networks.py [STYLE ...] [--minutes 4] [--steps 300] [--crop 64] [--threads 1]
 
 Each trains on `training_photos()` (never the held-out ones) with the settings below, for at most ``--minutes``
 (the best weights so far are kept), and is saved in fp16 (about 0.55 MB). Run it under `nice`, one style at a
@@ -21,12 +21,13 @@ sys.path.insert(0, str(ROOT))
 
 from nst_helpers import VGG, Objective, images_dir, initial_image, load_image  # noqa: E402
 from nst_helpers.fast import HELD_OUT, RATIO, TrainingSettings, save_network, train, training_photos  # noqa: E402
+from nst_helpers.folders import shipped_images  # noqa: E402
 
 OUT = ROOT / "nst_helpers" / "fast" / "networks"
 SETTINGS = TrainingSettings(size=256, crop=64, batch=4, steps=300, lr=1e-3)  # the shipped networks' training
 # alpha/beta per style: at RATIO (notebook 6's), composition, pointillism and swirls hardly changed a photo in 4 minutes
 # of training (their held-out style loss only 1.2-1.9x below the photo's), so they get more style weight.
-RATIOS = {"composition": 5e-3, "mosaic": RATIO, "pointillism": 2e-3, "swirls": 5e-3}
+RATIOS = {"composition": 5e-3, "mosaic": RATIO, "pointillism": 2e-3, "swirls": 5e-3, "starry_night": 2e-3}
 
 
 def held_out_report(vgg: VGG, net: torch.nn.Module, style: torch.Tensor) -> str:
@@ -47,20 +48,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("styles", nargs="*", help="style names (default: every image in images/style)")
     parser.add_argument("--minutes", type=float, default=4.0, help="at most this long per style (default 4)")
     parser.add_argument("--steps", type=int, default=SETTINGS.steps)
+    parser.add_argument("--crop", type=int, default=SETTINGS.crop, help="side of the square crops, px")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's; 1 is faster on a busy machine)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    settings = TrainingSettings(**{**asdict(SETTINGS), "steps": args.steps})
+    settings = TrainingSettings(**{**asdict(SETTINGS), "steps": args.steps, "crop": args.crop})
+    styles = {Path(name).stem: path for name, path in shipped_images("style").items()}
     names = args.styles or sorted(p.stem for p in (images_dir() / "style").glob("*.png"))
     paths = training_photos()
     photos = [load_image(p, size=settings.size) for p in paths]
     vgg = VGG()
     OUT.mkdir(exist_ok=True)
     for name in names:
-        style = load_image(images_dir() / "style" / f"{name}.png", size=settings.size)
+        style = load_image(styles[name], size=settings.size)
         result = train(vgg, style, photos, settings, ratio=RATIOS.get(name, RATIO), max_seconds=60 * args.minutes)
-        info = {**asdict(settings), "style": f"{name}.png", "steps": result.steps, "ratio": RATIOS.get(name, RATIO),
+        info = {**asdict(settings), "style": styles[name].name, "steps": result.steps, "ratio": RATIOS.get(name, RATIO),
                 "photos": len(photos), "crops": result.crops, "trained_on": [p.name for p in paths],
                 "held_out": list(HELD_OUT), "best_step": result.best_step, "seconds": round(result.seconds)}
         path = save_network(result.net, OUT / f"{name}.pt", **info)
