@@ -30,7 +30,7 @@ from ..images import SAVE_FORMATS, load_image, save_image
 from ..objective import check_memory
 from ..profiles import get_device, profile
 from ..vgg import VGG
-from .shared import add_device_and_profile, check_output, positive_int, save, signals, weight
+from .shared import add_device_and_profile, check_output, finish, positive_int, weight
 
 
 def _ratio(text: str) -> float:
@@ -69,18 +69,10 @@ def train_network(args: argparse.Namespace) -> int:
     info = {"style": Path(args.style).name, "size": settings.size, "crop": settings.crop, "batch": settings.batch,
             "steps": result.steps, "ratio": args.ratio, "photos": len(photos), "crops": result.crops,
             "best_step": result.best_step}
-    with signals(args.signals, interrupt=False):
-        saved, problem = save(lambda path: save_network(result.net, path, **info), output, ".pt", new=True)
-    wrote = f"{problem}; wrote {saved} instead" if problem else f"wrote {saved}"
-    if args.signals:
-        print(f"nst: {result.stopped or 'interrupted while saving'}; {wrote}", file=sys.stderr)
-        return 128 + args.signals[0]
-    if result.stopped or problem:
-        print(f"nst: error: {'; '.join(filter(None, [result.stopped, wrote]))}", file=sys.stderr)
-        return 2
-    print(f"{wrote} ({result.steps} steps, {result.crops} crops of {len(photos)} photos, {result.seconds:.1f} s; "
-          f"best weights at step {result.best_step})")
-    return 0
+    done = (f"{result.steps} steps, {result.crops} crops of {len(photos)} photos, {result.seconds:.1f} s; "
+            f"best weights at step {result.best_step}")
+    return finish(args, lambda path: save_network(result.net, path, **info), output, ".pt", result.stopped, done,
+                  new=True)
 
 
 def stylize_photo(args: argparse.Namespace) -> int:
@@ -95,13 +87,8 @@ def stylize_photo(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     image = stylize(net, photo)
     seconds = time.perf_counter() - start
-    with signals(args.signals, interrupt=False):
-        saved, problem = save(lambda path: save_image(image, path), output, ".png")
-    if problem:
-        print(f"nst: error: {problem}; wrote {saved} instead", file=sys.stderr)
-        return 2
-    print(f"wrote {saved} ({image.shape[-1]}x{image.shape[-2]} px in {seconds * 1000:.0f} ms)")
-    return 0
+    done = f"{image.shape[-1]}x{image.shape[-2]} px in {seconds * 1000:.0f} ms"
+    return finish(args, lambda path: save_image(image, path), output, ".png", None, done)
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:

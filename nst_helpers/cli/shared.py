@@ -7,6 +7,7 @@ import argparse
 import contextlib
 import os
 import signal
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -119,3 +120,21 @@ def save(write: Callable[[Path], Path], output: Path, suffix: str, new: bool = F
         except NSTError:
             os.unlink(name)
     raise NSTError(f"{problem}; nor could a copy be saved beside it or in {tempfile.gettempdir()}")
+
+
+def finish(args: argparse.Namespace, write: Callable[[Path], Path], output: Path, suffix: str, stopped: str | None,
+           done: str, new: bool = False) -> int:
+    """The end of every command that writes a result: save it (`save`, signals held off meanwhile), then say in one
+    line what happened and return the exit code: 128 + the signal that stopped the run, 2 if it stopped early or
+    the result went elsewhere, else 0 (``done`` follows the path written)."""
+    with signals(args.signals, interrupt=False):
+        saved, problem = save(write, output, suffix, new=new)
+    wrote = f"{problem}; wrote {saved} instead" if problem else f"wrote {saved}"
+    if args.signals:
+        print(f"nst: {stopped or 'interrupted while saving'}; {wrote}", file=sys.stderr)
+        return 128 + args.signals[0]
+    if stopped or problem:
+        print(f"nst: error: {'; '.join(filter(None, [stopped, wrote]))}", file=sys.stderr)
+        return 2
+    print(f"{wrote} ({done})")
+    return 0

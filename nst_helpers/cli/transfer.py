@@ -19,7 +19,7 @@ from ..objective import Objective, check_memory
 from ..optimize import optimize_image
 from ..precision import resolve
 from ..profiles import profile
-from .shared import add_device_and_profile, add_precision, check_output, positive_int, save, signals, weight
+from .shared import add_device_and_profile, add_precision, check_output, finish, positive_int, weight
 
 
 def _layers(text: str) -> list[str]:
@@ -78,18 +78,10 @@ def _run(objective: Objective, args: argparse.Namespace, default_steps: int, out
             objective, init=args.init, steps=args.steps or default_steps, optimizer=args.optimizer, seed=args.seed,
             progress=sys.stderr.isatty(),  # a progress bar in a log file is noise, not one line
         )
-    with signals(args.signals, interrupt=False):
-        saved, problem = save(lambda path: save_image(result.image, path), output, ".png")
-    wrote = f"{problem}; wrote {saved} instead" if problem else f"wrote {saved}"
-    if args.signals:
-        print(f"nst: {result.stopped or 'interrupted while saving'}; {wrote}", file=sys.stderr)
-        return 128 + args.signals[0]
-    if result.stopped or problem:
-        print(f"nst: error: {'; '.join(filter(None, [result.stopped, wrote]))}", file=sys.stderr)
-        return 2
+    losses = result.history["total"]  # empty if stopped before the first step
     done = f"{result.steps} steps, {result.seconds:.1f} s, {objective.precision.name}"
-    print(f"{wrote} ({done}, final loss {result.history['total'][-1]:.4g})")
-    return 0
+    done += f", final loss {losses[-1]:.4g}" if losses else ""
+    return finish(args, lambda path: save_image(result.image, path), output, ".png", result.stopped, done)
 
 
 def _add_run_options(p: argparse.ArgumentParser, init: str) -> None:
