@@ -14,6 +14,8 @@ from nst_helpers import (
     images_dir,
     initial_image,
     load_image,
+    optimize_image,
+    style_weight_for_ratio,
 )
 from nst_helpers import objective as objective_module
 from nst_helpers.fast import (
@@ -21,6 +23,8 @@ from nst_helpers.fast import (
     Crops,
     TrainingSettings,
     TransformNet,
+    against_optimization,
+    comparison_table,
     load_network,
     network_path,
     parameter_count,
@@ -194,16 +198,20 @@ def test_what_a_network_file_says_is_checked_before_a_network_is_built(tmp_path,
     assert "\n" not in str(err.value) and "train it again" in str(err.value)
 
 
-def test_a_network_is_shipped_for_every_generated_style_and_each_is_for_a_shipped_style():
+def test_a_network_is_shipped_for_every_generated_style_and_four_paintings_each_measured_against_lbfgs():
     styles = {path.stem: path.name for path in shipped_images("style").values()}
     generated = {p.stem for p in (images_dir() / "style").glob("*.png")}
+    paintings = {p.stem for p in (images_dir() / "style").glob("*.jpg")}
     networks = shipped_networks()
-    assert generated <= set(networks) <= set(styles) and "starry_night" in networks
+    assert generated <= set(networks) <= set(styles) and len(paintings & set(networks)) >= 4
     for name, path in networks.items():
         assert network_path(name) == path and path.stat().st_size < 700_000
         net = load_network(path)
         assert net.info["style"] == styles[name] and net.info["steps"] > 0
         assert not set(HELD_OUT) & set(net.info.get("trained_on", []))
+        table = net.info["against_lbfgs"]  # tools/train_fast_networks.py's measure, which notebook 6 shows
+        assert list(table) == list(HELD_OUT)
+        assert all(list(rows) == ["network", "L-BFGS 25", "L-BFGS 50", "L-BFGS 100", "L-BFGS 200"] for rows in table.values())
 
 
 def test_stylize_returns_an_image_of_the_photos_size():
@@ -265,3 +273,24 @@ def test_the_notebooks_style_claim_fails_for_an_untrained_network(vgg):
 def test_the_shipped_mosaic_network_passes_the_notebooks_claims(vgg):
     for style_gain, content_gain in _gains(vgg, load_network(network_path("mosaic")), 256):  # its training size
         assert style_gain > 1.5 and content_gain > 1.1
+
+
+def test_the_comparison_with_the_optimisation_measures_both_with_the_same_objective(vgg, style):
+    photo, net = load_image(images_dir() / "content" / HELD_OUT[0], size=32), TransformNet().eval()
+    rows = against_optimization(vgg, net, photo, style, ratio=2e-3, steps=(1, 3))
+    objective = Objective(vgg, photo, style, style_weight=style_weight_for_ratio(2e-3, *photo.shape[-2:]),
+                          precision="fp32")
+    with torch.no_grad():
+        terms = objective(net(photo))
+    run = optimize_image(objective, init="noise", steps=5, progress=False)
+    assert list(rows) == ["network", "L-BFGS 1", "L-BFGS 3"]
+    assert rows["network"]["style"] == pytest.approx(terms["style"].item(), rel=1e-5)
+    assert rows["network"]["total"] == pytest.approx(sum(t.item() for t in terms.values()), rel=1e-5)
+    assert rows["L-BFGS 3"]["total"] == pytest.approx(run.history["total"][3], rel=1e-4)  # after 3 steps, not 4
+    assert rows["L-BFGS 3"]["total"] != pytest.approx(run.history["total"][4], rel=1e-4)
+    assert rows["L-BFGS 1"]["total"] == pytest.approx(run.history["total"][1], rel=1e-4)
+    rows["L-BFGS 50"] = rows["L-BFGS 3"]  # the table divides by the 50-step optimisation's loss
+    table = comparison_table({"cat": rows}).splitlines()
+    assert table[0] == "| | network | L-BFGS 1 | L-BFGS 3 | L-BFGS 50 | network / L-BFGS 50 |" and len(table) == 3
+    ratio = rows["network"]["total"] / rows["L-BFGS 3"]["total"]
+    assert table[2].startswith(f"| cat | {rows['network']['total'] / 1e9:.2f} | ") and table[2].endswith(f" {ratio:.2f}x |")

@@ -1,9 +1,11 @@
 """Fast style transfer (notebook 6): a network trained once with the losses of notebooks 2-4, then one pass a photo.
 
 Read network.py (the `TransformNet`, saving and loading it, the shipped networks), then train.py (the photos, the
-crops, the per-profile `TRAINING` settings and the training loop `train`); preview.py is the notebook's live preview.
+crops, the per-profile `TRAINING` settings and the training loop `train`); compare.py measures a network against the
+optimisation; preview.py is the notebook's live preview.
 """
 
+from .compare import against_optimization, comparison_table
 from .network import (
     TransformNet,
     load_network,
@@ -18,6 +20,6 @@ from .train import HELD_OUT, RATIO, TRAINING, Crops, Training, TrainingSettings,
 
 __all__ = [
     "Crops", "HELD_OUT", "LivePreview", "RATIO", "TRAINING", "Training", "TrainingSettings", "TransformNet",
-    "load_network", "network_path", "parameter_count", "save_network", "shipped_networks", "stylize", "train",
-    "training_photos",
+    "against_optimization", "comparison_table", "load_network", "network_path", "parameter_count", "save_network",
+    "shipped_networks", "stylize", "train", "training_photos",
 ]
