@@ -194,9 +194,9 @@ def test_explorer_in_jupyterlab(jupyterlab, tmp_path):
             resized = page.locator(status).inner_text()
             assert resized != first_status, f"the size slider did not change the preview: {first_status} -> {resized}"
             second = fast.get_attribute("src")
-            page.locator(".nst-fast-network select").select_option("swirls")
+            page.locator(".nst-fast-network select").select_option("night_cafe")
             page.wait_for_function("(old) => document.querySelector('img.nst-fast-preview').src !== old", arg=second, timeout=60 * SECOND)
-            assert "swirls" in page.locator(status).inner_text()
+            assert "night_cafe" in page.locator(status).inner_text()
             page.locator(".jp-OutputArea-output").last.screenshot(path=str(ARTIFACTS / "explorer-fast.png"))
         except Exception as err:
             page.screenshot(path=str(ARTIFACTS / "explorer-failure.png"))

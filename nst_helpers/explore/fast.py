@@ -24,6 +24,8 @@ from ..profiles import profile
 from .base import PREVIEW_PX
 from .controls import ImagePicker, box, placeholder, png, size_slider
 
+DEFAULT_NETWORK = "starry_night"  # the network the fast mode opens with: the painting of notebooks 3-5
+
 
 class FastExplorer:
     """Pick a photo, a shipped network and a size: the stylised photo appears at once, with the time it took."""
@@ -34,7 +36,8 @@ class FastExplorer:
         self._loaded: dict[str, TransformNet] = {}
         self.picker = ImagePicker("photo", ("content",), "chelsea.png", on_error=self._error)
         names = list(self.networks)
-        self.network = W.Dropdown(options=names, value="mosaic" if "mosaic" in names else (names[0] if names else None),
+        first = DEFAULT_NETWORK if DEFAULT_NETWORK in names else (names[0] if names else None)
+        self.network = W.Dropdown(options=names, value=first,
                                   description="network", style={"description_width": "70px"},
                                   layout=W.Layout(width="220px"))
         self.size = size_slider(max(self.profile.size, 256))
