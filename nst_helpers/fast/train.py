@@ -53,7 +53,7 @@ class TrainingSettings:
 # a few minutes on 2 cores in fp32; paper: Johnson et al.'s 256 px crops, on a GPU.
 TRAINING: dict[str, TrainingSettings] = {
     "quick": TrainingSettings(size=64, crop=32, batch=4, steps=100, lr=1e-3),
-    "lab": TrainingSettings(size=224, crop=64, batch=4, steps=240, lr=1e-3),
+    "lab": TrainingSettings(size=256, crop=64, batch=4, steps=240, lr=1e-3),
     "paper": TrainingSettings(size=512, crop=256, batch=4, steps=4000, lr=1e-3),
 }
 
