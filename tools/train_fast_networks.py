@@ -1,4 +1,4 @@
-"""Train the shipped fast style networks: one per style in images/style, into nst_helpers/fast/networks/.
+"""Train the shipped fast style networks into nst_helpers/fast/networks/, one per style named (default: all).
 
     python tools/train_fast_networks.py [STYLE ...] [--minutes 20] [--steps 4000] [--crop 128] [--threads 1]
     python tools/train_fast_networks.py --measure [NAME ...]

@@ -3,8 +3,8 @@
 A photo goes in, a stylised image of the same size comes out, in one forward pass. It is small (about 277k
 parameters): a 9x9 convolution, two stride-2 convolutions down to a quarter of the size, residual blocks at
 64 channels, two upsampling convolutions and a 9x9 convolution back to RGB. Saved networks are files of fp16
-weights with a few facts about their training (`save_network`, `load_network`); one per shipped style comes
-with the package (`shipped_networks`).
+weights with a few facts about their training (`save_network`, `load_network`); the package ships one for each
+generated style and for four of the paintings (`shipped_networks`).
 """
 
 from __future__ import annotations
@@ -183,7 +183,7 @@ def load_network(path: str | os.PathLike, device: str | torch.device = "cpu") ->
 
 
 def shipped_networks() -> dict[str, Path]:
-    """Style name -> file of the networks that come with the package, one per shipped style."""
+    """Style name -> file of the networks that come with the package (not every shipped style has one)."""
     folder = Path(str(resources.files(__package__) / NETWORKS_FOLDER))
     return {p.stem: p for p in sorted(folder.glob("*.pt"))}
 
