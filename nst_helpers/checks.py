@@ -198,6 +198,8 @@ def check_style_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -
         (M_POSITIONS, lambda s: s / (4 * n**2 * h**2)),
         (M_POSITIONS, lambda s: s / (4 * n**2 * w**2)),
         ("you took the mean over the N x N entries instead of the paper's 1/(4 N² M²) * sum", lambda s: s / n**2),
+        ("1/N² too small: a .mean() where the formula has a sum (G - A)² over the N x N entries, or M = F.numel() "
+         "(N·H·W) in place of M = H·W", lambda s: s / (4 * n**4 * m**2)),
         ("that is the 'mean' normalisation of some codebases, mean(((G - A) / (N M))²); the paper's is "
          "sum((G - A)²) / (4 N² M²)", lambda s: s / (n**4 * m**2)),
     ]
@@ -272,7 +274,9 @@ def check_step(fn: Callable[[torch.Tensor, torch.optim.Optimizer, LossFn], objec
     if not reached:
         raise CheckFailed(f"{name}: no gradient reached the image: call loss.backward() on the loss of `image` itself")
     if not at_step:
-        raise CheckFailed(f"{name}: the image did not change: call optimizer.step() after loss.backward()")
+        moved = not torch.equal(image.detach(), starts[0])  # an update by hand moves it without the optimiser
+        what = "you changed the image yourself, not the optimiser" if moved else "the image did not change"
+        raise CheckFailed(f"{name}: {what}: call optimizer.step() after loss.backward()")
     if len(at_step) != 2:
         raise CheckFailed(f"{name}: two calls made {len(at_step)} optimizer steps: call optimizer.step() once per call")
     if any(g is None or not g.any() for g in at_step):

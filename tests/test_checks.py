@@ -182,6 +182,13 @@ def _step_no_step(image, optimizer, loss_fn):
     loss_fn(image).backward()
 
 
+def _step_by_hand(image, optimizer, loss_fn):
+    optimizer.zero_grad()
+    loss_fn(image).backward()
+    with torch.no_grad():
+        image -= 0.1 * image.grad
+
+
 def _step_twice(image, optimizer, loss_fn):
     step_ok(image, optimizer, loss_fn)
     optimizer.step()
@@ -227,6 +234,7 @@ WRONG = [
     (checks.check_step, _step_zero_between_kept, "optimizer.step() found no gradient", "step: zero_grad(set_to_none=False) between"),
     (checks.check_step, _step_before_backward, "optimizer.step() found no gradient", "step: step before backward"),
     (checks.check_step, _step_no_step, "call optimizer.step() after loss.backward()", "step: no step"),
+    (checks.check_step, _step_by_hand, "you changed the image yourself, not the optimiser", "step: update by hand"),
     (checks.check_step, _step_twice, "two calls made 4 optimizer steps", "step: two steps a call"),
     (checks.check_step, _step_detached, "no gradient reached the image", "step: detached"),
     (checks.check_step, _step_ascent, "went up", "step: ascent"),
@@ -253,6 +261,8 @@ WRONG = [
     (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: 4 * n**2 * h**2), "M is the number of positions", "style: M = H"),
     (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: 4 * n**2 * w**2), "M is the number of positions", "style: M = W"),
     (checks.check_style_loss, lambda f, a: (gram_ok(f) - a).pow(2).mean(), "mean over the N x N entries", "style: mean"),
+    (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: n**2 * 4 * n**2 * m**2), "a .mean() where the formula has a sum", "style: mean / 4N²M²"),
+    (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: 4 * n**2 * (n * m) ** 2), "M = F.numel()", "style: M = numel"),
     (checks.check_style_loss, lambda f, a: ((gram_ok(f) - a) / (f.shape[1] * f.shape[2] * f.shape[3])).pow(2).mean(), "the 'mean' normalisation of some codebases", "style: the codebases' mean"),
     (checks.check_style_loss, lambda f, a: _style_g_normalised(f, a, by_m=True), "you divide G by M but the target A comes unnormalised", "style: G / M, A not"),
     (checks.check_style_loss, lambda f, a: _style_g_normalised(f, a, by_m=False), "you divide G by N*M but the target A comes unnormalised", "style: G / NM, A not"),
