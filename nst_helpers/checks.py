@@ -220,32 +220,42 @@ def check_total_variation(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
     squared difference between horizontal neighbours plus the mean squared difference between vertical neighbours,
     over every channel and every pair inside the image."""
     name = "total variation"
-    image = _inputs(1, 3, 4, 5, seed=3)
-    out = _call(name, fn, image)
-    if out.numel() != 1:
-        raise CheckFailed(f"{name}: should be one number, got shape {tuple(out.shape)}: add the two directions' means")
-    x = image.detach()
-    dx, dy = x[..., :, 1:] - x[..., :, :-1], x[..., 1:, :] - x[..., :-1, :]
-    cx, cy = x[..., :-1, 1:] - x[..., :-1, :-1], x[..., 1:, :-1] - x[..., :-1, :-1]  # cropped to (H-1) x (W-1)
-    summed = dx.pow(2).sum() + dy.pow(2).sum()
-    mistakes = [
-        ("summed: take each direction's mean, dx.pow(2).mean() + dy.pow(2).mean(), as the package's "
-         "total_variation does", summed),
-        ("one mean over both directions together: take each direction's mean and add the two",
-         summed / (dx.numel() + dy.numel())),
-        (PIXELS, summed / x.numel()),
-        (PIXELS, summed / (x.shape[-2] * x.shape[-1])),
-        (CROPPED, cx.pow(2).mean() + cy.pow(2).mean()),
-        (CROPPED, (cx.pow(2) + cy.pow(2)).mean()),
-        (CROPPED, (cx.pow(2) + cy.pow(2)).sum()),
-        ("only the horizontal neighbours: add the vertical differences too", dx.pow(2).mean()),
-        ("only the vertical neighbours: add the horizontal differences too", dy.pow(2).mean()),
-        ("absolute differences: square them instead", dx.abs().mean() + dy.abs().mean()),
-        ("it wraps around the edges (torch.roll?): compare only neighbours inside the image, "
-         "x[..., 1:] - x[..., :-1]", (x - x.roll(1, -1)).pow(2).mean() + (x - x.roll(1, -2)).pow(2).mean()),
-    ]
-    _compare(name, [out.reshape(())], [total_variation(x)], [(message, [value]) for message, value in mistakes])
-    _check_differentiable(name, out.reshape(()), image)
+    images = [_inputs(1, 3, 4, 5, seed=3), _inputs(1, 3, 6, 3, seed=4)]  # two: a constant factor is then a finding
+    outs = [_call(name, fn, image) for image in images]
+    if outs[0].numel() != 1:
+        raise CheckFailed(f"{name}: should be one number, got shape {tuple(outs[0].shape)}: add the two directions' "
+                          "means")
+
+    def mistakes(x: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
+        dx, dy = x[..., :, 1:] - x[..., :, :-1], x[..., 1:, :] - x[..., :-1, :]
+        cx, cy = x[..., :-1, 1:] - x[..., :-1, :-1], x[..., 1:, :-1] - x[..., :-1, :-1]  # cropped to (H-1) x (W-1)
+        dc = x[:, 1:] - x[:, :-1]  # between channels
+        summed = dx.pow(2).sum() + dy.pow(2).sum()
+        return [
+            ("summed: take each direction's mean, dx.pow(2).mean() + dy.pow(2).mean(), as the package's "
+             "total_variation does", summed),
+            ("one mean over both directions together: take each direction's mean and add the two",
+             summed / (dx.numel() + dy.numel())),
+            (PIXELS, summed / x.numel()),
+            (PIXELS, summed / (x.shape[-2] * x.shape[-1])),
+            (CROPPED, cx.pow(2).mean() + cy.pow(2).mean()),
+            (CROPPED, (cx.pow(2) + cy.pow(2)).mean()),
+            (CROPPED, (cx.pow(2) + cy.pow(2)).sum()),
+            ("only the horizontal neighbours: add the vertical differences too", dx.pow(2).mean()),
+            ("only the vertical neighbours: add the horizontal differences too", dy.pow(2).mean()),
+            ("absolute differences: square them instead", dx.abs().mean() + dy.abs().mean()),
+            ("it wraps around the edges (torch.roll?): compare only neighbours inside the image, "
+             "x[..., 1:] - x[..., :-1]", (x - x.roll(1, -1)).pow(2).mean() + (x - x.roll(1, -2)).pow(2).mean()),
+            ("differences between channels: image[:, 1:] is the channel axis of (B, C, H, W); take the differences "
+             "along H and W, image[..., 1:, :] and image[..., :, 1:]", dc.pow(2).mean() + dx.pow(2).mean()),
+            ("differences between channels: image[:, 1:] is the channel axis of (B, C, H, W); take the differences "
+             "along H and W, image[..., 1:, :] and image[..., :, 1:]", dc.pow(2).mean() + dy.pow(2).mean()),
+        ]
+
+    per_image = [mistakes(image.detach()) for image in images]
+    named = [(message, [found[i][1] for found in per_image]) for i, (message, _) in enumerate(per_image[0])]
+    _compare(name, [out.reshape(()) for out in outs], [total_variation(x.detach()) for x in images], named)
+    _check_differentiable(name, outs[0].reshape(()), images[0])
     _ok(name)
 
 

@@ -279,6 +279,8 @@ WRONG = [
     (checks.check_total_variation, lambda x: _tv(x, lambda dx, dy: dy.pow(2).mean()), "only the vertical", "tv: vertical only"),
     (checks.check_total_variation, lambda x: _tv(x, lambda dx, dy: dx.abs().mean() + dy.abs().mean()), "square them", "tv: abs"),
     (checks.check_total_variation, lambda x: (x - x.roll(1, -1)).pow(2).mean() + (x - x.roll(1, -2)).pow(2).mean(), "wraps around", "tv: roll"),
+    (checks.check_total_variation, lambda x: (x[:, 1:] - x[:, :-1]).pow(2).mean() + (x[..., 1:] - x[..., :-1]).pow(2).mean(), "differences between channels", "tv: channels, not H"),
+    (checks.check_total_variation, lambda x: 2 * tv_ok(x) + 1e-3, "wrong values (not just a constant factor)", "tv: not a factor"),
     (checks.check_total_variation, lambda x: _tv(x, lambda dx, dy: dx.pow(2).mean(-1)), "one number", "tv: not reduced"),
     (checks.check_total_variation, lambda x: 2 * tv_ok(x), "constant factor of 2:", "tv: factor 2"),
     (checks.check_total_variation, lambda x: tv_ok(x).detach(), "detached", "tv: detached"),
