@@ -146,7 +146,13 @@ def check_gram_matrix(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
     n, h, w = 4, 3, 5
     m = h * w
     feats = [_inputs(1, n, h, w, seed=s) for s in (3, 4)]
-    outs = [_call(name, fn, f) for f in feats]
+    try:
+        outs = [_call(name, fn, f) for f in feats]
+    except CheckFailed as err:  # F @ F.T on (1, N, M): .T reverses all three dimensions, and the shapes do not fit
+        if "RuntimeError" in str(err) and "cannot be multiplied" in str(err):
+            raise CheckFailed(f"{err}; F.T on a (1, N, M) tensor reverses all three dimensions: transpose the last "
+                              "two, F.transpose(1, 2) or F.mT") from None
+        raise
     expected = [gram_matrix(f.detach()) for f in feats]
     if outs[0].shape[-2:] == (m, m):
         raise CheckFailed(f"{name}: transposed: you computed F^T F ({m}x{m}, pixels x pixels); "

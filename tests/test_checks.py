@@ -4,6 +4,7 @@ says what failed and records its margin."""
 
 import json
 import re
+import warnings
 
 import pytest
 import torch
@@ -182,6 +183,13 @@ def _step_no_step(image, optimizer, loss_fn):
     loss_fn(image).backward()
 
 
+def _gram_dot_t(f):
+    x = f.reshape(1, f.shape[1], -1)
+    with warnings.catch_warnings():  # torch warns that .T on 3-D tensors is deprecated
+        warnings.simplefilter("ignore")
+        return x @ x.T
+
+
 def _step_by_hand(image, optimizer, loss_fn):
     optimizer.zero_grad()
     loss_fn(image).backward()
@@ -248,6 +256,7 @@ WRONG = [
     (checks.check_gram_matrix, lambda f: gram_ok(f) / (f.shape[1] * f.shape[2] * f.shape[3]), "normalised by N*M", "gram: by N*M"),
     (checks.check_gram_matrix, lambda f: 2 * gram_ok(f), "constant factor of 2:", "gram: factor 2"),
     (checks.check_gram_matrix, lambda f: gram_ok(f)[0], "lost the batch dimension", "gram: no batch"),
+    (checks.check_gram_matrix, _gram_dot_t, "transpose the last two, F.transpose(1, 2) or F.mT", "gram: F @ F.T on 3-D"),
     (checks.check_gram_matrix, lambda f: gram_ok(f).detach(), "detached", "gram: detached"),
     (checks.check_gram_matrix, lambda f: f.reshape(1, 4, 15) @ f.reshape(1, 15, 4), "not symmetric", "gram: not symmetric"),
     # exercise 4: one layer's style loss
