@@ -1,4 +1,4 @@
-"""A network against the optimisation, as Johnson et al. (2016, Figure 5) compared theirs: the same objective, on a
+"""A network against the optimisation, as Johnson et al. (2016) compared theirs: the same objective, on a
 photo the network never saw, the network's one pass beside L-BFGS from the paper's start after so many steps."""
 
 from __future__ import annotations
