@@ -72,6 +72,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's; 1 is faster on a busy machine)")
     parser.add_argument("--measure", action="store_true", help="only measure shipped networks against L-BFGS")
     args = parser.parse_args(argv)
+    known = set(shipped_networks()) if args.measure else {Path(file).stem for file in shipped_images("style")}
+    if set(args.styles) - known:  # one line, before minutes of loading and training
+        parser.error(f"unknown: {', '.join(sorted(set(args.styles) - known))}; choose from {', '.join(sorted(known))}")
     if args.threads:
         torch.set_num_threads(args.threads)
     vgg = VGG()
