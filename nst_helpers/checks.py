@@ -217,6 +217,8 @@ def check_style_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -
 
 PIXELS = ("divided by the pixel count: each direction has its own number of neighbour pairs, C*H*(W-1) and "
           "C*(H-1)*W: take each direction's mean")
+CHANNELS = ("differences between channels: image[:, 1:] is the channel axis of (B, C, H, W); take the differences "
+            "along H and W, image[..., 1:, :] and image[..., :, 1:]")
 CROPPED = ("cropped to (H-1) x (W-1): that leaves out the last row's horizontal and the last column's vertical "
            "differences; take x[..., :, 1:] - x[..., :, :-1] and x[..., 1:, :] - x[..., :-1, :] whole")
 
@@ -252,10 +254,8 @@ def check_total_variation(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
             ("absolute differences: square them instead", dx.abs().mean() + dy.abs().mean()),
             ("it wraps around the edges (torch.roll?): compare only neighbours inside the image, "
              "x[..., 1:] - x[..., :-1]", (x - x.roll(1, -1)).pow(2).mean() + (x - x.roll(1, -2)).pow(2).mean()),
-            ("differences between channels: image[:, 1:] is the channel axis of (B, C, H, W); take the differences "
-             "along H and W, image[..., 1:, :] and image[..., :, 1:]", dc.pow(2).mean() + dx.pow(2).mean()),
-            ("differences between channels: image[:, 1:] is the channel axis of (B, C, H, W); take the differences "
-             "along H and W, image[..., 1:, :] and image[..., :, 1:]", dc.pow(2).mean() + dy.pow(2).mean()),
+            (CHANNELS, dc.pow(2).mean() + dx.pow(2).mean()),
+            (CHANNELS, dc.pow(2).mean() + dy.pow(2).mean()),
         ]
 
     per_image = [mistakes(image.detach()) for image in images]
