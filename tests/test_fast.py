@@ -74,6 +74,19 @@ def test_crops_are_seeded_squares_of_the_photos(photos):
         Crops(photos, 64)
 
 
+def test_crops_without_zoom_are_windows_of_the_photos_as_they_are(photos):
+    def is_window(crop):  # the crop's pixels, unresized, somewhere in a photo or its mirror image
+        for photo in photos:
+            for p in (photo[0], photo[0].flip(-1)):
+                windows = p.unfold(1, 16, 1).unfold(2, 16, 1)  # (3, rows, cols, 16, 16)
+                if (windows == crop[:, None, None]).flatten(3).all(-1).all(0).any():
+                    return True
+        return False
+
+    assert all(is_window(c) for c in Crops(photos, 16, seed=5, zoom=False).batch(8))
+    assert not all(is_window(c) for c in Crops(photos, 16, seed=5).batch(8))  # zoomed crops are resized
+
+
 def test_set_content_keeps_the_style_targets_and_the_size(vgg, photos, style):
     objective = Objective(vgg, photos[0][..., :16, :16], style)
     grams = objective.style_targets

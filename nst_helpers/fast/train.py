@@ -40,20 +40,23 @@ RATIO = 2e-2
 class TrainingSettings:
     """One profile's training: photos (and the style image) loaded at ``size`` px (long side), square crops of
     ``crop`` px, ``batch`` crops a step, ``steps`` Adam steps at learning rate ``lr``, x 0.3 after half and again after
-    three quarters of them (`optimize_image`'s schedule for Adam)."""
+    three quarters of them (`optimize_image`'s schedule for Adam). ``zoom``: crops of a random side, resized to ``crop``
+    px (`Crops`), else crops at the photos' own scale, the scale the network paints them at afterwards."""
 
     size: int
     crop: int
     batch: int
     steps: int
     lr: float
+    zoom: bool = True
 
 
 # Every profile's training settings, in this one place. quick: seconds on 2 CPU cores; lab: the notebook's run,
-# a few minutes on 2 cores in fp32; paper: Johnson et al.'s 256 px crops, on a GPU.
+# about a minute on 2 cores in fp32 (its recipe, measured against others: docs/design.md); paper: Johnson et al.'s
+# 256 px crops, on a GPU.
 TRAINING: dict[str, TrainingSettings] = {
     "quick": TrainingSettings(size=64, crop=32, batch=4, steps=100, lr=1e-3),
-    "lab": TrainingSettings(size=256, crop=64, batch=4, steps=240, lr=1e-3),
+    "lab": TrainingSettings(size=256, crop=64, batch=4, steps=480, lr=2e-3, zoom=False),
     "paper": TrainingSettings(size=512, crop=256, batch=4, steps=4000, lr=1e-3),
 }
 
@@ -65,15 +68,16 @@ def training_photos(held_out: Sequence[str] = HELD_OUT) -> list[Path]:
 
 
 class Crops:
-    """Random square crops of ``photos`` (image tensors, (1, 3, H, W)), resized to ``crop`` px: each a square of a
-    random side between ``crop`` and the photo's short side, at a random place, flipped left-right half of the time.
-    Seeded: the same seed draws the same crops."""
+    """Random square crops of ``photos`` (image tensors, (1, 3, H, W)) of ``crop`` px, each at a random place, flipped
+    left-right half of the time. With ``zoom``, each is a square of a random side between ``crop`` and the photo's
+    short side, resized to ``crop`` px; without, a square of ``crop`` px as it is. Seeded: the same seed draws the
+    same crops."""
 
-    def __init__(self, photos: Sequence[torch.Tensor], crop: int, seed: int = 0) -> None:
+    def __init__(self, photos: Sequence[torch.Tensor], crop: int, seed: int = 0, zoom: bool = True) -> None:
         small = [tuple(p.shape[-2:]) for p in photos if min(p.shape[-2:]) < crop]
         if not photos or small:
             raise ParameterError(f"crops of {crop} px need photos at least that large; got {small or 'no photos'}")
-        self.photos, self.crop = list(photos), crop
+        self.photos, self.crop, self.zoom = list(photos), crop, zoom
         self.generator = torch.Generator().manual_seed(seed)
 
     def _int(self, high: int) -> int:
@@ -82,7 +86,7 @@ class Crops:
     def one(self) -> torch.Tensor:
         photo = self.photos[self._int(len(self.photos))]
         h, w = photo.shape[-2:]
-        side = self.crop + self._int(min(h, w) - self.crop + 1)
+        side = self.crop + self._int(min(h, w) - self.crop + 1) if self.zoom else self.crop
         top, left = self._int(h - side + 1), self._int(w - side + 1)
         square = photo[..., top : top + side, left : left + side]
         if side != self.crop:
@@ -157,7 +161,8 @@ def train(
     torch.manual_seed(seed)
     net = (net or TransformNet()).to(vgg.device).train()
     check_training_memory(vgg, net, s.crop, s.batch)
-    crops, monitor = Crops(photos, s.crop, seed), Crops(photos, s.crop, seed + 1).batch(s.batch).to(vgg.device)
+    crops = Crops(photos, s.crop, seed, s.zoom)
+    monitor = Crops(photos, s.crop, seed + 1, s.zoom).batch(s.batch).to(vgg.device)
     objective = Objective(vgg, monitor, style, style_weight=style_weight_for_ratio(ratio, s.crop, s.crop),
                           tv_weight=tv_weight)
     opt = torch.optim.Adam(net.parameters(), lr=s.lr)
