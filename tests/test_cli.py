@@ -18,7 +18,7 @@ from nst_helpers import objective as objective_module
 from nst_helpers.cli import fast as fast_command
 from nst_helpers.cli import main
 from nst_helpers.cli import transfer as transfer_command
-from nst_helpers.fast import TransformNet, load_network, save_network, train
+from nst_helpers.fast import TRAINING, TransformNet, load_network, save_network, train
 from nst_helpers.fast.train import LAYERS
 
 from .conftest import CONTENT, STYLE
@@ -287,6 +287,9 @@ def test_train_then_stylize(capsys, tmp_path, photo_folder):
     code, out, err = run(capsys, "train", STYLE, "-o", model, "--photos", photo_folder, *TRAIN_FAST)
     assert code == 0, err
     assert out.startswith(f"wrote {model} (2 steps, 2 crops of 1 photos") and model.stat().st_size < 700_000
+    info = load_network(model).info  # the file records how it was trained: the profile's settings, the options
+    assert (info["size"], info["crop"], info["batch"], info["steps"]) == (32, 16, 1, 2)
+    assert (info["lr"], info["zoom"]) == (TRAINING["quick"].lr, TRAINING["quick"].zoom)
     image = tmp_path / "out.png"
     code, out, err = run(capsys, "stylize", CONTENT, "--model", model, "-o", image)
     assert code == 0, err

@@ -12,7 +12,7 @@ import argparse
 import sys
 import time
 import warnings
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from ..errors import ParameterError
@@ -66,9 +66,8 @@ def train_network(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():  # printed below as one line instead
         warnings.simplefilter("ignore", RuntimeWarning)
         result = train(vgg, style, photos, settings, ratio=args.ratio, seed=args.seed, progress=sys.stderr.isatty())
-    info = {"style": Path(args.style).name, "size": settings.size, "crop": settings.crop, "batch": settings.batch,
-            "steps": result.steps, "ratio": args.ratio, "photos": len(photos), "crops": result.crops,
-            "best_step": result.best_step}
+    info = {"style": Path(args.style).name, **asdict(settings), "steps": result.steps, "ratio": args.ratio,
+            "photos": len(photos), "crops": result.crops, "best_step": result.best_step}
     done = (f"{result.steps} steps, {result.crops} crops of {len(photos)} photos, {result.seconds:.1f} s; "
             f"best weights at step {result.best_step}")
     return finish(args, lambda path: save_network(result.net, path, **info), output, ".pt", result.stopped, done,
