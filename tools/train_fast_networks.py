@@ -1,11 +1,13 @@
 """Train the shipped fast style networks into nst_helpers/fast/networks/, one per style named (default: all).
 
-    python tools/train_fast_networks.py [STYLE ...] [--minutes 20] [--steps 4000] [--crop 128] [--threads 1]
+    python tools/train_fast_networks.py [STYLE ...] [--minutes 20] [--steps 4000] [--crop 128] [--size 256]
+                                        [--channels 16 32 64] [--blocks 3] [--threads 1]
     python tools/train_fast_networks.py --measure [NAME ...]
 
 Each trains on `training_photos()` (never the held-out ones) with the settings below, for at most ``--minutes``
-(the best weights so far are kept), and is saved in fp16. Run it under `nice`, one style at a time; on a GPU, raise
---steps and --crop. Then each network is measured against the optimisation on the held-out photos at 256 px
+(the best weights so far are kept), and is saved in fp16. Run it under `nice`, one style at a time. On a GPU,
+Johnson et al.'s recipe in full is ``--size 512 --crop 256 --steps 40000 --channels 32 64 128 --blocks 5``.
+Then each network is measured against the optimisation on the held-out photos at 256 px
 (`against_optimization`: L-BFGS from the paper's start after 25, 50, 100, 200 steps, the same objective), and
 the table is saved in the network's file (``info["against_lbfgs"]``), where notebook 6 reads it. ``--measure``
 measures shipped networks again without training them.
@@ -69,6 +71,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--minutes", type=float, default=20.0, help="at most this long per style (default 20)")
     parser.add_argument("--steps", type=int, default=SETTINGS.steps)
     parser.add_argument("--crop", type=int, default=SETTINGS.crop, help="side of the square crops, px")
+    parser.add_argument("--size", type=int, default=SETTINGS.size, help="photos' long side, px (at least the crop's)")
+    parser.add_argument("--channels", type=int, nargs=3, default=(16, 32, 64), help="widths at full, 1/2, 1/4 size")
+    parser.add_argument("--blocks", type=int, default=3, help="residual blocks")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's; 1 is faster on a busy machine)")
     parser.add_argument("--measure", action="store_true", help="only measure shipped networks against L-BFGS")
     args = parser.parse_args(argv)
@@ -85,15 +90,18 @@ def main(argv: list[str] | None = None) -> None:
             info = {**net.info, "against_lbfgs": measure(vgg, net, Path(net.info["style"]).stem, net.info["ratio"])}
             save_network(net, OUT / f"{name}.pt", **info)
         return
-    settings = TrainingSettings(**{**asdict(SETTINGS), "steps": args.steps, "crop": args.crop})
+    if min(args.steps, args.crop, args.size, args.blocks, *args.channels) < 1 or args.crop > args.size:
+        parser.error("--steps, --crop, --size, --channels and --blocks must be positive, and --crop at most --size")
+    settings = TrainingSettings(**{**asdict(SETTINGS), "steps": args.steps, "crop": args.crop, "size": args.size})
     names = args.styles or sorted(Path(file).stem for file in shipped_images("style"))
     paths = training_photos()
     photos = [load_image(p, size=settings.size) for p in paths]
     OUT.mkdir(exist_ok=True)
     for name in names:
         ratio = RATIOS.get(name, RATIO)
+        torch.manual_seed(0)  # the start `train` makes when it builds the network itself (its seed, 0)
         result = train(vgg, load_image(style_path(name), size=settings.size), photos, settings, ratio=ratio,
-                       max_seconds=60 * args.minutes)
+                       net=TransformNet(tuple(args.channels), args.blocks), max_seconds=60 * args.minutes)
         print(f"{name}: {result.steps} steps ({result.steps / result.seconds:.2f} it/s), {result.crops} crops of "
               f"{len(photos)} photos, best at step {result.best_step}")
         info = {**asdict(settings), "style": style_path(name).name, "steps": result.steps, "ratio": ratio,
