@@ -72,6 +72,9 @@ def test_crops_are_seeded_squares_of_the_photos(photos):
     assert not torch.equal(a, Crops(photos, 16, seed=4).batch(4))
     with pytest.raises(ParameterError, match="at least that large"):
         Crops(photos, 64)
+    h, w = photos[1].shape[-2:]  # one line however many photos: how many are too small, and the smallest
+    with pytest.raises(ParameterError, match=rf"; 1 of 2 are smaller \(the smallest {w}x{h} px\)"):
+        Crops([photos[1], torch.zeros(1, 3, 64, 64)], min(h, w) + 1)
 
 
 def test_crops_without_zoom_are_windows_of_the_photos_as_they_are(photos):

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from nst_helpers import VGG, images_dir, load_image  # noqa: E402
+from nst_helpers.errors import NSTError  # noqa: E402
 from nst_helpers.fast import (  # noqa: E402
     HELD_OUT,
     RATIO,
@@ -114,4 +115,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except NSTError as err:  # a photo smaller than the crop, a missing or broken network file: one line, no traceback
+        sys.exit(f"train_fast_networks.py: error: {err}")

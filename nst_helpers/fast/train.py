@@ -75,8 +75,12 @@ class Crops:
 
     def __init__(self, photos: Sequence[torch.Tensor], crop: int, seed: int = 0, zoom: bool = True) -> None:
         small = [tuple(p.shape[-2:]) for p in photos if min(p.shape[-2:]) < crop]
-        if not photos or small:
-            raise ParameterError(f"crops of {crop} px need photos at least that large; got {small or 'no photos'}")
+        if not photos:
+            raise ParameterError(f"crops of {crop} px need photos at least that large; got no photos")
+        if small:
+            h, w = min(small, key=min)
+            raise ParameterError(f"crops of {crop} px need photos at least that large; {len(small)} of {len(photos)} "
+                                 f"are smaller (the smallest {w}x{h} px): use smaller crops or larger photos")
         self.photos, self.crop, self.zoom = list(photos), crop, zoom
         self.generator = torch.Generator().manual_seed(seed)
 
