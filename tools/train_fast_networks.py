@@ -40,6 +40,7 @@ from nst_helpers.fast import (  # noqa: E402
     train,
     training_photos,
 )
+from nst_helpers.fast.network import BLOCKS, CHANNELS  # noqa: E402
 from nst_helpers.folders import shipped_images  # noqa: E402
 
 OUT = ROOT / "nst_helpers" / "fast" / "networks"
@@ -73,8 +74,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=SETTINGS.steps)
     parser.add_argument("--crop", type=int, default=SETTINGS.crop, help="side of the square crops, px")
     parser.add_argument("--size", type=int, default=SETTINGS.size, help="photos' long side, px (at least the crop's)")
-    parser.add_argument("--channels", type=int, nargs=3, default=(16, 32, 64), help="widths at full, 1/2, 1/4 size")
-    parser.add_argument("--blocks", type=int, default=3, help="residual blocks")
+    parser.add_argument("--channels", type=int, nargs=3, default=CHANNELS, metavar="C",
+                        help=f"widths at full, 1/2 and 1/4 size (default: {' '.join(map(str, CHANNELS))})")
+    parser.add_argument("--blocks", type=int, default=BLOCKS, help=f"residual blocks (default: {BLOCKS})")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's; 1 is faster on a busy machine)")
     parser.add_argument("--measure", action="store_true", help="only measure shipped networks against L-BFGS")
     args = parser.parse_args(argv)

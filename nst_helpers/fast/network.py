@@ -25,6 +25,7 @@ from ..objective import check_image, memory_shortfall
 FORMAT = "nst-fast-network"  # what a saved network's "format" entry says
 NETWORKS_FOLDER = "networks"  # the shipped networks, in this package
 MIN_SIDE = 8  # the 9x9 convolutions' reflection padding (4 px) needs more than 4 px, and a quarter of 8 px is 2
+CHANNELS, BLOCKS = (16, 32, 64), 3  # the default network: widths at full, half and quarter size; residual blocks
 
 
 def _padded(side: int) -> int:
@@ -69,7 +70,7 @@ class TransformNet(nn.Module):
     output is an image in [0, 1].
     """
 
-    def __init__(self, channels: tuple[int, int, int] = (16, 32, 64), blocks: int = 3) -> None:
+    def __init__(self, channels: tuple[int, int, int] = CHANNELS, blocks: int = BLOCKS) -> None:
         super().__init__()
         self.channels, self.blocks = tuple(channels), blocks
         c1, c2, c3 = self.channels
