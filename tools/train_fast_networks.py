@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--minutes", type=float, default=20.0, help="at most this long per style (default 20)")
     parser.add_argument("--steps", type=int, default=SETTINGS.steps)
     parser.add_argument("--crop", type=int, default=SETTINGS.crop, help="side of the square crops, px")
-    parser.add_argument("--size", type=int, default=SETTINGS.size, help="photos' long side, px (at least the crop's)")
+    parser.add_argument("--size", type=int, default=SETTINGS.size, help="photos' long side, px")
     parser.add_argument("--channels", type=int, nargs=3, default=CHANNELS, metavar="C",
                         help=f"widths at full, 1/2 and 1/4 size (default: {' '.join(map(str, CHANNELS))})")
     parser.add_argument("--blocks", type=int, default=BLOCKS, help=f"residual blocks (default: {BLOCKS})")
@@ -93,8 +93,8 @@ def main(argv: list[str] | None = None) -> None:
             info = {**net.info, "against_lbfgs": measure(vgg, net, Path(net.info["style"]).stem, net.info["ratio"])}
             save_network(net, OUT / f"{name}.pt", **info)
         return
-    if min(args.steps, args.crop, args.size, args.blocks, *args.channels) < 1 or args.crop > args.size:
-        parser.error("--steps, --crop, --size, --channels and --blocks must be positive, and --crop at most --size")
+    if min(args.steps, args.crop, args.size, *args.channels) < 1 or args.blocks < 0:  # crops too large: `Crops` says
+        parser.error("--steps, --crop, --size and --channels must be positive, --blocks at least 0")
     settings = TrainingSettings(**{**asdict(SETTINGS), "steps": args.steps, "crop": args.crop, "size": args.size})
     names = args.styles or sorted(Path(file).stem for file in shipped_images("style"))
     paths = training_photos()
