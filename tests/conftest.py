@@ -26,14 +26,20 @@ def quick():
 
 @pytest.fixture(scope="session")
 def vgg():
-    """The bundled Caffe VGG19 with average pooling (the paper's synthesis network), for the whole test run."""
+    """The paper's synthesis network, the package's default: the bundled Caffe VGG19, normalised, average pooling."""
     return VGG("vgg19", weights="caffe", pooling="avg", device=DEVICE)
 
 
 @pytest.fixture(scope="session")
+def vgg_original():
+    """The same weights as trained (not normalised), average pooling."""
+    return VGG("vgg19", weights="caffe", pooling="avg", device=DEVICE, normalized=False)
+
+
+@pytest.fixture(scope="session")
 def vgg_max():
-    """The same weights with max pooling, as VGG19 was trained."""
-    return VGG("vgg19", weights="caffe", pooling="max", device=DEVICE)
+    """The weights as trained, with max pooling, as VGG19 was trained."""
+    return VGG("vgg19", weights="caffe", pooling="max", device=DEVICE, normalized=False)
 
 
 @pytest.fixture(scope="session")

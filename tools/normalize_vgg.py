@@ -24,7 +24,7 @@ def scale_images() -> list[Path]:
 
 def measure() -> dict[str, torch.Tensor]:
     """The per-filter mean activations of the Caffe VGG19 over `scale_images`."""
-    vgg = VGG("vgg19", weights="caffe", pooling="max", device="cpu")
+    vgg = VGG("vgg19", weights="caffe", pooling="max", device="cpu", normalized=False)
     return mean_activations(vgg, (load_image(path, size=SIZE) for path in scale_images()))
 
 

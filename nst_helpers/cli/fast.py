@@ -25,11 +25,10 @@ from ..fast.network import (
     shipped_networks,
     stylize,
 )
-from ..fast.train import LAYERS, RATIO, TRAINING, check_training_memory, train, training_photos
+from ..fast.train import LAYERS, RATIO, TRAINING, check_training_memory, train, training_photos, training_vgg
 from ..images import SAVE_FORMATS, load_image, save_image
 from ..objective import check_memory
 from ..profiles import get_device, profile
-from ..vgg import VGG
 from .shared import add_device_and_profile, check_output, finish, positive_int, weight
 
 
@@ -58,7 +57,7 @@ def train_network(args: argparse.Namespace) -> int:
     chosen = {"size": args.size, "crop": args.crop, "batch": args.batch, "steps": args.steps}
     settings = replace(TRAINING[p.name], **{k: v for k, v in chosen.items() if v})
     paths = _photos(args.photos) if args.photos else training_photos()
-    vgg = VGG(device=p.device)
+    vgg = training_vgg(p.device)
     check_memory(vgg, settings.size, settings.size, LAYERS)  # the style image's targets, before anything is loaded
     check_training_memory(vgg, TransformNet(), settings.crop, settings.batch)
     photos = [load_image(path, size=settings.size) for path in paths]

@@ -105,7 +105,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     t.add_argument("style")
     _add_run_options(t, init="content")
     t.add_argument("--content-weight", type=weight, default=1.0, help="alpha (default 1)")
-    t.add_argument("--style-weight", type=weight, help="beta (default: the paper's 1e3 at 512 px, scaled)")
+    t.add_argument("--style-weight", type=weight, help="beta (default: the paper's 1e3, alpha/beta = 1e-3)")
     t.add_argument("--tv-weight", type=weight, default=0.0)
     t.add_argument("--content-layer", type=_layers, help="default: the network's; VGG's relu4_2 (the paper's conv4_2)")
     t.add_argument("--style-layers", type=_layers, help="comma-separated; default: the network's; VGG's relu1_1,...")
