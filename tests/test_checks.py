@@ -2,6 +2,7 @@
 message; `solution` and the instructor's switch put the reference in place; `claim`, the science checks' assert,
 says what failed and records its margin."""
 
+import inspect
 import json
 import re
 import warnings
@@ -9,7 +10,7 @@ import warnings
 import pytest
 import torch
 
-from nst_helpers import checks, total_variation
+from nst_helpers import NSTError, checks, total_variation
 from nst_helpers.checks import CheckFailed, claim
 
 # --- right answers, in the notations the notebooks' texts invite ---
@@ -222,9 +223,9 @@ def _step_doubled(image, optimizer, loss_fn):
 
 WRONG = [
     # exercise 1: the content loss
-    (checks.check_content_loss, lambda f, p: (f - p).pow(2).sum(), "missing the 1/2", "content: no 1/2"),
-    (checks.check_content_loss, lambda f, p: (f - p).pow(2).mean(), "you took the mean instead of 1/2 * the sum", "content: mean"),
-    (checks.check_content_loss, lambda f, p: 0.5 * (f - p).pow(2).mean(), "you took 1/2 * the mean", "content: half mean"),
+    (checks.check_content_loss, lambda f, p: (f - p).pow(2).sum(), "off by a constant factor of 2: you multiply by 1 where the formula has 1/2", "content: no 1/2"),
+    (checks.check_content_loss, lambda f, p: (f - p).pow(2).mean(), "you multiply by 1/(N*M) where the formula has 1/2: a mean over the N*M entries", "content: mean"),
+    (checks.check_content_loss, lambda f, p: 0.5 * (f - p).pow(2).mean(), "you multiply by 1/(2*N*M) where the formula has 1/2", "content: half mean"),
     (checks.check_content_loss, lambda f, p: 0.5 * (f - p).abs().sum(), "square the differences", "content: abs"),
     (checks.check_content_loss, lambda f, p: 0.5 * (f - p).sum(), "square the differences", "content: not squared"),
     (checks.check_content_loss, lambda f, p: 0.5 * ((f - p) ^ 2).sum(), "`^` is bitwise XOR", "content: ^ 2"),
@@ -252,24 +253,24 @@ WRONG = [
     (checks.check_gram_matrix, _gram_t, "transposed", "gram: F^T F"),
     (checks.check_gram_matrix, _gram_no_permute, "reshape(b, H*W, N) without a permute", "gram: no permute"),
     (checks.check_gram_matrix, lambda f: _gram_no_permute(f.view(1, -1, f.shape[1]).view(f.shape)), "without a permute", "gram: view, no permute"),
-    (checks.check_gram_matrix, lambda f: gram_ok(f) / (f.shape[2] * f.shape[3]), "normalised by M", "gram: by M"),
-    (checks.check_gram_matrix, lambda f: gram_ok(f) / (f.shape[1] * f.shape[2] * f.shape[3]), "normalised by N*M", "gram: by N*M"),
+    (checks.check_gram_matrix, lambda f: gram_ok(f) / (f.shape[2] * f.shape[3]), "you multiply by 1/M where the formula has 1: a mean over the M entries; the paper's G is unnormalised", "gram: by M"),
+    (checks.check_gram_matrix, lambda f: gram_ok(f) / (f.shape[1] * f.shape[2] * f.shape[3]), "you multiply by 1/(N*M) where the formula has 1; you divide by N more", "gram: by N*M"),
     (checks.check_gram_matrix, lambda f: 2 * gram_ok(f), "constant factor of 2:", "gram: factor 2"),
     (checks.check_gram_matrix, lambda f: gram_ok(f)[0], "lost the batch dimension", "gram: no batch"),
     (checks.check_gram_matrix, _gram_dot_t, "transpose the last two, F.transpose(1, 2) or F.mT", "gram: F @ F.T on 3-D"),
     (checks.check_gram_matrix, lambda f: gram_ok(f).detach(), "detached", "gram: detached"),
-    (checks.check_gram_matrix, lambda f: f.reshape(1, 4, 15) @ f.reshape(1, 15, 4), "not symmetric", "gram: not symmetric"),
+    (checks.check_gram_matrix, lambda f: f.reshape(1, f.shape[1], -1) @ f.reshape(1, -1, f.shape[1]), "not symmetric", "gram: not symmetric"),
     # exercise 4: one layer's style loss
-    (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: 1), "not normalised", "style: no normalisation"),
-    (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: n**2 * m**2), "missing the 4", "style: no 4"),
-    (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: 4 * n * m), "must be squared", "style: N M not squared"),
+    (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: 1), "you multiply by 1 where the formula has 1/(4*N²*M²)", "style: no normalisation"),
+    (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: n**2 * m**2), "constant factor of 4: you multiply by 1/(N²*M²) where", "style: no 4"),
+    (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: 4 * n * m), "you divide by N less than the formula does", "style: N M not squared"),
     (checks.check_style_loss, lambda f, a: (gram_ok(f) - a).pow(2).sum() / 4 * f.shape[1] ** 2 * (f.shape[2] * f.shape[3]) ** 2, "operator precedence", "style: sum / 4*N**2*M**2"),
     (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: 4 * n ^ 2 * m ^ 2), "4*N^2*M^2 is not", "style: 4*N^2*M^2"),
     (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: 4 * (n ^ 2) * (m ^ 2)), "4*N^2*M^2 is not", "style: 4*(N^2)*(M^2)"),
     (checks.check_style_loss, lambda f, a: ((gram_ok(f) - a) ^ 2).sum(), "`^` is bitwise XOR", "style: (G - A)^2"),
-    (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: 4 * n**2 * h**2), "M is the number of positions", "style: M = H"),
-    (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: 4 * n**2 * w**2), "M is the number of positions", "style: M = W"),
-    (checks.check_style_loss, lambda f, a: (gram_ok(f) - a).pow(2).mean(), "mean over the N x N entries", "style: mean"),
+    (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: 4 * n**2 * h**2), "your M is H, M = H*W", "style: M = H"),
+    (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: 4 * n**2 * w**2), "your M is W, M = H*W", "style: M = W"),
+    (checks.check_style_loss, lambda f, a: (gram_ok(f) - a).pow(2).mean(), "you multiply by 1/N² where the formula has 1/(4*N²*M²): a mean over the N² entries", "style: mean"),
     (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: n**2 * 4 * n**2 * m**2), "a .mean() where the formula has a sum", "style: mean / 4N²M²"),
     (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: 4 * n**2 * (n * m) ** 2), "M = F.numel()", "style: M = numel"),
     (checks.check_style_loss, lambda f, a: ((gram_ok(f) - a) / (f.shape[1] * f.shape[2] * f.shape[3])).pow(2).mean(), "the 'mean' normalisation of some codebases", "style: the codebases' mean"),
@@ -289,7 +290,7 @@ WRONG = [
     (checks.check_total_variation, lambda x: _tv(x, lambda dx, dy: dx.abs().mean() + dy.abs().mean()), "square them", "tv: abs"),
     (checks.check_total_variation, lambda x: (x - x.roll(1, -1)).pow(2).mean() + (x - x.roll(1, -2)).pow(2).mean(), "wraps around", "tv: roll"),
     (checks.check_total_variation, lambda x: (x[:, 1:] - x[:, :-1]).pow(2).mean() + (x[..., 1:] - x[..., :-1]).pow(2).mean(), "differences between channels", "tv: channels, not H"),
-    (checks.check_total_variation, lambda x: 2 * tv_ok(x) + 1e-3, "wrong values (not just a constant factor)", "tv: not a factor"),
+    (checks.check_total_variation, lambda x: 2 * tv_ok(x) + 1e-3, "wrong values (no normalisation or known slip of the formula gives them): on images of shape (1, 3, 5, 7) (C=3, H=5, W=7)", "tv: not a factor"),
     (checks.check_total_variation, lambda x: _tv(x, lambda dx, dy: dx.pow(2).mean(-1)), "one number", "tv: not reduced"),
     (checks.check_total_variation, lambda x: 2 * tv_ok(x), "constant factor of 2:", "tv: factor 2"),
     (checks.check_total_variation, lambda x: tv_ok(x).detach(), "detached", "tv: detached"),
@@ -297,10 +298,16 @@ WRONG = [
 
 
 @pytest.mark.parametrize("check,answer,message", [w[:3] for w in WRONG], ids=[w[3] for w in WRONG])
-def test_typical_wrong_answers_are_caught_with_the_right_message_in_one_line(check, answer, message):
+def test_typical_wrong_answers_are_caught_with_the_right_message(check, answer, message):
     with pytest.raises(CheckFailed, match=re.escape(message)) as caught:
         check(answer)
-    assert "\n" not in str(caught.value)
+    _one_line_and_the_original(caught.value)
+
+
+def _one_line_and_the_original(failed: CheckFailed) -> None:
+    """A verdict is one line; a translated exception adds the original text, and only it, on a second."""
+    first, *rest = str(failed).splitlines()
+    assert first and len(rest) <= 1 and all(line.startswith("  (") and line.endswith(")") for line in rest)
 
 
 # --- the way on: a stuck learner's one-liner, the instructor's switch, an unwritten stub ---
@@ -315,13 +322,14 @@ def test_a_stuck_learner_puts_the_reference_in_place_of_one_exercise(name, check
     monkeypatch.delenv("NST_SOLUTIONS", raising=False)
     check(checks.solution(name))
     said, verdict = capsys.readouterr().out.splitlines()
-    assert said == f"{name}: the reference solution from nst_helpers/checks.py, not yours"
+    assert said == f"{name}: the reference solution from nst_helpers/checks, not yours"
     assert verdict.endswith(": correct")
 
 
-def test_an_unknown_exercise_name_lists_the_known_ones():
+def test_an_unknown_exercise_name_is_one_line_listing_the_known_ones():
     for get in (checks.solution, lambda name: checks.exercise(name, print)):
-        with pytest.raises(KeyError, match="content_loss, gram_matrix, style_loss, total_variation, step"):
+        with pytest.raises(NSTError, match="^no exercise 'tv'; one of content_loss, gram_matrix, style_loss, "
+                                           "total_variation, step$"):
             get("tv")
 
 
@@ -331,7 +339,7 @@ def test_the_instructors_switch_fills_in_solutions_that_pass(name, check, monkey
         return None
 
     monkeypatch.setenv("NST_SOLUTIONS", "0")
-    assert checks.exercise(name, stub) is stub
+    assert inspect.unwrap(checks.exercise(name, stub)) is stub
     with pytest.raises(checks.CheckFailed):
         check(stub)
     monkeypatch.setenv("NST_SOLUTIONS", "1")

@@ -1,0 +1,96 @@
+"""What every check shares: the verdict (`CheckFailed`), running the learner's code, and the causes of the
+exceptions it raises, each in one line with its fix."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+NOT_WRITTEN = "not written yet: replace the `raise NotImplementedError` line with your code"
+XOR = "`^` is bitwise XOR in Python, not a power: write x ** 2 or x.pow(2)"
+GRAM = ("the Gram matrix is F F^T with F of shape (1, N, H*W): transpose the last two, F.transpose(1, 2) or F.mT "
+        "(.T on a 3-D tensor reverses all three; torch.matmul(f, f) multiplies each H x W map by itself)")
+
+# (words in the exception's text, the cause and the fix): the exceptions a learner's slip raises most often
+CAUSES = [
+    ("bitwise_xor", XOR),
+    ("leaf Variable that requires grad is being used in an in-place operation",
+     "an in-place operation (-=, +=, *=, .sub_()) on a tensor that requires grad: compute a new tensor, "
+     "d = F - P, not F -= P; only the optimiser changes the image"),
+    ("does not require grad and does not have a grad_fn",
+     "backward() on a loss with no graph: it was computed under torch.no_grad() or from .detach(), .item() or "
+     ".numpy(); compute the loss with gradients on"),
+    ("object has no attribute 'backward'",
+     ".item() or float() made the loss a Python number before backward(): call loss.backward() on the tensor, "
+     "and .item() only to print it"),
+    ("expected 4, got 3",
+     "a 3-D tensor where feature maps (1, N, H, W) go: a Gram matrix (1, N, N) given to gram() again? "
+     "A already is a Gram matrix: compare gram(F) with A itself"),
+    ("is invalid for input of size",
+     "a reshape whose sizes do not multiply to the tensor's: feature maps (b, N, H, W) flatten to (b, N, H*W)"),
+    ("batch2 tensor", "a matrix product of shapes that do not fit: " + GRAM),
+    ("cannot be multiplied", "a matrix product of shapes that do not fit: " + GRAM),
+    ("must match the size of tensor b", "two tensors of shapes that do not match in an elementwise operation: "
+     "compare your shapes with the formula's (print x.shape)"),
+]
+
+
+class CheckFailed(AssertionError):
+    """The learner's function gives a wrong answer; the message says how."""
+
+    def _render_traceback_(self) -> list[str]:
+        """In Jupyter: the verdict (one line, and the original error under it), not a traceback into the checks."""
+        first, *rest = str(self).splitlines()
+        return [f"\x1b[31mCheckFailed\x1b[0m: {first}", *rest]
+
+
+def explain(err: Exception) -> str:
+    """What an exception in the learner's code means: the cause and the fix in one line, then the original text
+    on a second line (one line only where there is nothing to add)."""
+    text = " ".join(str(err).split())
+    original = f"{type(err).__name__}: {text}"
+    if isinstance(err, NotImplementedError) and "bitwise_xor" not in text:
+        return NOT_WRITTEN
+    for words, cause in CAUSES:
+        if words in text:
+            return f"{cause}\n  ({original})"
+    return f"your function raised {original}"
+
+
+def run(name: str, fn: Callable, *args: object) -> object:
+    """``fn(*args)``; an exception is a CheckFailed that says what it means."""
+    try:
+        return fn(*args)
+    except Exception as err:  # the learner's code raised: say so, and why
+        raise CheckFailed(f"{name}: {explain(err)}") from None
+
+
+def call(name: str, fn: Callable, *args: torch.Tensor) -> torch.Tensor:
+    """``fn(*args)``, which must return a tensor."""
+    out = run(name, fn, *args)
+    if out is None:
+        raise CheckFailed(f"{name}: your function returned None; did you forget `return`?")
+    if not isinstance(out, torch.Tensor):
+        raise CheckFailed(f"{name}: expected a torch tensor, got {type(out).__name__} (did you use .item() or numpy?)")
+    return out
+
+
+def inputs(*shape: int, seed: int) -> torch.Tensor:
+    """Positive random values of ``shape`` in float64, requiring grad."""
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(*shape, generator=generator, dtype=torch.float64).abs().requires_grad_(True)
+
+
+def differentiable(name: str, out: torch.Tensor, source: torch.Tensor) -> None:
+    """The result must be in the graph, with a gradient reaching ``source``."""
+    if not out.requires_grad:
+        raise CheckFailed(f"{name}: the result is detached from the graph "
+                          "(no .detach(), .item(), .numpy() or torch.no_grad())")
+    (grad,) = torch.autograd.grad(out.sum(), source, allow_unused=True)
+    if grad is None or not torch.isfinite(grad).all() or grad.abs().sum() == 0:
+        raise CheckFailed(f"{name}: no gradient flows back to the features")
+
+
+def ok(name: str) -> None:
+    print(f"{name}: correct")

@@ -1,0 +1,185 @@
+"""Working out what a wrong answer did: its ratio to the right answer read as a formula in the sizes, or one of a
+few structural variants of the right answer (times such a formula), or, failing both, wrong values at stated sizes.
+
+The learner's function runs on several inputs whose sizes (N, H, W) are distinct and not powers of each other, so
+that a factor of N, of M = H*W, of N*M or of a constant can only be read one way.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import torch
+
+from .core import CheckFailed
+
+SHAPES = [(1, 3, 5, 7), (1, 5, 7, 3), (1, 7, 2, 5), (1, 2, 3, 11), (1, 6, 11, 2), (1, 11, 3, 2)]  # (1, N, H, W)
+TOLERANCE = 1e-6  # relative: float32 arithmetic in the learner's code stays well inside it
+SUPERSCRIPTS = {2: "²", 3: "³", 4: "⁴"}
+MEANING = {"N": "the number of channels, F.shape[1]", "M": "M = H*W, the number of positions"}
+
+
+@dataclass(frozen=True)
+class Monomial:
+    """c * N^n * H^h * W^w (exponents in halves: a square root is one)."""
+
+    c: float
+    n: Fraction = Fraction(0)
+    h: Fraction = Fraction(0)
+    w: Fraction = Fraction(0)
+
+    def __call__(self, shape: tuple[int, ...]) -> float:
+        _, n, h, w = shape
+        return self.c * n ** float(self.n) * h ** float(self.h) * w ** float(self.w)
+
+    def __mul__(self, other: Monomial) -> Monomial:
+        return Monomial(self.c * other.c, self.n + other.n, self.h + other.h, self.w + other.w)
+
+    def inverse(self) -> Monomial:
+        return Monomial(1 / self.c, -self.n, -self.h, -self.w)
+
+    def constant(self) -> bool:
+        return self.n == self.h == self.w == 0
+
+    def atoms(self) -> dict[str, Fraction]:
+        """The exponents in the notebooks' notation: M where H and W come together."""
+        return {"N": self.n, "M": self.h} if self.h == self.w else {"N": self.n, "H": self.h, "W": self.w}
+
+    def named(self, symbols: dict[str, str]) -> str:
+        """E.g. ``1/(4*N²*M²)``, with ``symbols`` renaming atoms (the image's C for N)."""
+        top, bottom = [], []
+        constant = Fraction(abs(self.c)).limit_denominator(64)
+        if abs(float(constant) - abs(self.c)) > TOLERANCE * abs(self.c):
+            top.append(f"{abs(self.c):.4g}")
+        else:
+            top += [str(constant.numerator)] if constant.numerator != 1 else []
+            bottom += [str(constant.denominator)] if constant.denominator != 1 else []
+        for atom, e in self.atoms().items():
+            if e:
+                (top if e > 0 else bottom).append(power(symbols.get(atom, atom), abs(e)))
+        sign, numerator = "-" if self.c < 0 else "", "*".join(top) or "1"
+        if not bottom:
+            return sign + numerator
+        return f"{sign}{numerator}/{bottom[0] if len(bottom) == 1 else '(' + '*'.join(bottom) + ')'}"
+
+    def __str__(self) -> str:
+        return self.named({})
+
+
+def power(atom: str, e: Fraction) -> str:
+    if e == 1:
+        return atom
+    if e == Fraction(1, 2):
+        return f"sqrt({atom})"
+    return atom + SUPERSCRIPTS[int(e)] if e.denominator == 1 and int(e) in SUPERSCRIPTS else f"{atom}^{e}"
+
+
+def fit(ratios: list[float], shapes: list[tuple[int, ...]]) -> Monomial | None:
+    """The monomial that gives every ratio, exponents rounded to halves; None if there is none."""
+    if not all(math.isfinite(r) and r != 0 for r in ratios) or len({r > 0 for r in ratios}) != 1:
+        return None
+    sizes = torch.tensor([s[1:] for s in shapes], dtype=torch.float64).log()
+    design = torch.cat([torch.ones(len(shapes), 1, dtype=torch.float64), sizes], 1)
+    logs = torch.tensor([math.log(abs(r)) for r in ratios], dtype=torch.float64).unsqueeze(1)
+    exponents = torch.linalg.lstsq(design, logs).solution.flatten()[1:]
+    unit = Monomial(1.0, *(Fraction(round(2 * e.item()), 2) for e in exponents))
+    c = math.exp(sum(math.log(abs(r) / unit(s)) for r, s in zip(ratios, shapes)) / len(shapes))
+    simple = Fraction(c).limit_denominator(64)  # 1/2, 4, 1/4 exactly, so that they compare equal
+    c = math.copysign(float(simple) if abs(float(simple) - c) <= TOLERANCE * c else c, ratios[0])
+    found = Monomial(c, unit.n, unit.h, unit.w)
+    return found if all(abs(r - found(s)) <= TOLERANCE * abs(r) for r, s in zip(ratios, shapes)) else None
+
+
+def ratio_to(outs: list[torch.Tensor], values: list[torch.Tensor], shapes: list[tuple[int, ...]]) -> Monomial | None:
+    """out / value as a monomial in the sizes, where each case's ratio is one number over all its entries."""
+    ratios = []
+    for out, value in zip(outs, values):
+        if out.shape != value.shape:
+            return None
+        r = (out.detach().double() / value.detach().double()).flatten()
+        if not torch.isfinite(r).all() or not torch.allclose(r, r[0].expand_as(r), rtol=TOLERANCE, atol=0):
+            return None
+        ratios.append(r[0].item())
+    return fit(ratios, shapes)
+
+
+def close(outs: list[torch.Tensor], values: list[torch.Tensor]) -> bool:
+    return all(o.shape == v.shape and torch.allclose(o.detach().double(), v.detach().double(), rtol=1e-5, atol=1e-8)
+               for o, v in zip(outs, values))
+
+
+@dataclass
+class Formula:
+    """An exercise's right answer on each of ``shapes``: ``prefactor`` (None where it is no monomial) times a sum
+    over ``entries`` terms (for naming a mean); ``known``, learners' prefactors whose cause has a name."""
+
+    shapes: list[tuple[int, ...]]
+    expected: list[torch.Tensor]
+    prefactor: Monomial | None = None
+    entries: Monomial | None = None
+    note: str = ""  # said after a normalisation slip, e.g. where the normalisation belongs
+    known: dict[Monomial, str] = field(default_factory=dict)
+    symbols: dict[str, str] = field(default_factory=dict)
+    what: str = "feature maps"
+
+
+def _normalisation(theirs: Monomial, formula: Formula) -> str:
+    """``theirs``, the learner's prefactor, against the formula's, in words."""
+    ours, name = formula.prefactor, lambda m: m.named(formula.symbols)
+    said = [f"you multiply by {name(theirs)} where the formula has {name(ours)}"]
+    if formula.entries is not None and theirs == formula.entries.inverse():
+        return f"{said[0]}: a mean over the {name(formula.entries)} entries{formula.note}"
+    if theirs in formula.known:
+        return f"{said[0]}: {formula.known[theirs]}"
+    mine, wanted = theirs.atoms(), ours.atoms()
+    if "H" in mine:
+        which = [atom for atom in ("H", "W") if mine[atom] == wanted.get("M") and mine[atom]]
+        said.append((f"your M is {which[0]}, " if len(which) == 1 else "") + f"{MEANING['M']}, not H or W")
+    for atom, e in mine.items():
+        if (d := e - wanted.get(atom, Fraction(0))) and atom in MEANING:
+            symbol = formula.symbols.get(atom, atom)
+            said.append(f"you divide by {power(symbol, abs(d))} {'more' if d < 0 else 'less'} than the formula does "
+                        f"({symbol} is {MEANING[atom].removeprefix('M = ')})")
+    return "; ".join(said) + formula.note
+
+
+def _slip(found: Monomial, formula: Formula) -> str:
+    """What a value ``found`` times the formula's means."""
+    times = found.named(formula.symbols)
+    what = f"off by a constant factor of {times}" if found.constant() else f"{times} times the formula's value"
+    if formula.prefactor is None:
+        return f"{what}: compare your normalisation with the formula{formula.note}"
+    return f"{what}: {_normalisation(formula.prefactor * found, formula)}"
+
+
+def diagnose(name: str, outs: list[torch.Tensor], formula: Formula,
+             variants: list[tuple[str, list[torch.Tensor]]]) -> None:
+    """Pass if ``outs`` are the formula's values; else raise CheckFailed naming what the learner computed: a
+    normalisation of the right sum, or a structural variant (message, its values with the formula's prefactor),
+    possibly normalised otherwise too; else the sizes used and the value expected."""
+    for out, exp in zip(outs, formula.expected):
+        if out.shape != exp.shape:
+            raise CheckFailed(f"{name}: wrong shape {tuple(out.shape)}, expected {tuple(exp.shape)}")
+    if close(outs, formula.expected):
+        return
+    for message, values in variants:
+        if close(outs, values):
+            raise CheckFailed(f"{name}: {message}")
+    if not all(torch.isfinite(o).all() for o in outs):
+        raise CheckFailed(f"{name}: the result is NaN or infinite: a mean over an empty tensor (a difference along "
+                          "an axis of size 1?), or a division by zero")
+    if all((o == 0).all() for o in outs):
+        raise CheckFailed(f"{name}: 0 on every input: does it compare a tensor with itself, or with a copy of it?")
+    if (found := ratio_to(outs, formula.expected, formula.shapes)) is not None:
+        raise CheckFailed(f"{name}: {_slip(found, formula)}")
+    for message, values in variants:
+        if (times := ratio_to(outs, values, formula.shapes)) is not None:
+            then = _slip(times, formula) if formula.prefactor else f"{times.named(formula.symbols)} times that"
+            raise CheckFailed(f"{name}: {message}; and {then}")
+    shape, got, want = formula.shapes[0], outs[0].flatten()[0].item(), formula.expected[0].flatten()[0].item()
+    _, n, h, w = shape
+    sizes = f"{formula.symbols.get('N', 'N')}={n}, H={h}, W={w}"
+    raise CheckFailed(f"{name}: wrong values (no normalisation or known slip of the formula gives them): on "
+                      f"{formula.what} of shape {shape} ({sizes}) got {got:.6g}, expected {want:.6g}")

@@ -1,0 +1,71 @@
+"""The check of exercise 5 (notebook 4): the total variation, as the package's `total_variation` computes it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from ..losses import total_variation
+from .core import CheckFailed, call, differentiable, inputs, ok
+from .diagnose import SHAPES, Formula, diagnose
+
+PIXELS = ("divided by the pixel count: each direction has its own number of neighbour pairs, C*H*(W-1) and "
+          "C*(H-1)*W: take each direction's mean")
+CHANNELS = ("differences between channels: image[:, 1:] is the channel axis of (B, C, H, W); take the differences "
+            "along H and W, image[..., 1:, :] and image[..., :, 1:]")
+CROPPED = ("cropped to (H-1) x (W-1): that leaves out the last row's horizontal and the last column's vertical "
+           "differences; take x[..., :, 1:] - x[..., :, :-1] and x[..., 1:, :] - x[..., :-1, :] whole")
+SUMMED = ("summed: take each direction's mean, dx.pow(2).mean() + dy.pow(2).mean(), as the package's "
+          "total_variation does")
+ONLY = "only the {} neighbours: add the {} differences too, each direction's mean"
+
+
+def _variants(x: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
+    """What the usual slips compute on image ``x``."""
+    dx, dy = x[..., :, 1:] - x[..., :, :-1], x[..., 1:, :] - x[..., :-1, :]
+    cx, cy = x[..., :-1, 1:] - x[..., :-1, :-1], x[..., 1:, :-1] - x[..., :-1, :-1]  # cropped to (H-1) x (W-1)
+    dc = x[:, 1:] - x[:, :-1]  # between channels
+    summed = dx.pow(2).sum() + dy.pow(2).sum()
+    return [
+        (SUMMED, summed),
+        ("one mean over both directions together: take each direction's mean and add the two",
+         summed / (dx.numel() + dy.numel())),
+        (PIXELS, summed / x.numel()),
+        (PIXELS, summed / (x.shape[-2] * x.shape[-1])),
+        (CROPPED, cx.pow(2).mean() + cy.pow(2).mean()),
+        (CROPPED, (cx.pow(2) + cy.pow(2)).mean()),
+        (CROPPED, (cx.pow(2) + cy.pow(2)).sum()),
+        (ONLY.format("horizontal", "vertical"), dx.pow(2).mean()),
+        (ONLY.format("vertical", "horizontal"), dy.pow(2).mean()),
+        (ONLY.format("horizontal", "vertical") + " (summed: take the mean)", dx.pow(2).sum()),
+        (ONLY.format("vertical", "horizontal") + " (summed: take the mean)", dy.pow(2).sum()),
+        ("absolute differences: square them instead", dx.abs().mean() + dy.abs().mean()),
+        ("absolute differences, summed: square them, and take each direction's mean", dx.abs().sum() + dy.abs().sum()),
+        ("the square root of dx² + dy² (the isotropic TV of image denoising): this exercise's TV is the mean "
+         "squared differences, with no root", (cx.pow(2) + cy.pow(2)).sqrt().mean()),
+        ("the square root of the total variation: the formula has no root",
+         (dx.pow(2).mean() + dy.pow(2).mean()).sqrt()),
+        ("it wraps around the edges (torch.roll?): compare only neighbours inside the image, "
+         "x[..., 1:] - x[..., :-1]", (x - x.roll(1, -1)).pow(2).mean() + (x - x.roll(1, -2)).pow(2).mean()),
+        (CHANNELS, dc.pow(2).mean() + dx.pow(2).mean()),
+        (CHANNELS, dc.pow(2).mean() + dy.pow(2).mean()),
+    ]
+
+
+def check_total_variation(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
+    """``fn(image)``: the total variation as the package's `total_variation` (its default) computes it: the mean
+    squared difference between horizontal neighbours plus the mean squared difference between vertical neighbours,
+    over every channel and every pair inside the image."""
+    name = "total variation"
+    images = [inputs(*s, seed=i + 40) for i, s in enumerate(SHAPES)]
+    outs = [call(name, fn, image) for image in images]
+    if outs[0].numel() != 1:
+        raise CheckFailed(f"{name}: should be one number, got shape {tuple(outs[0].shape)}: add the two directions' "
+                          "means")
+    per_image = [_variants(image.detach()) for image in images]
+    named = [(message, [found[i][1] for found in per_image]) for i, (message, _) in enumerate(per_image[0])]
+    formula = Formula(SHAPES, [total_variation(x.detach()) for x in images], symbols={"N": "C"}, what="images")
+    diagnose(name, [out.reshape(()) for out in outs], formula, named)
+    differentiable(name, outs[0].reshape(()), images[0])
+    ok(name)
