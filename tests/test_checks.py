@@ -84,6 +84,28 @@ def _step_loss_first(image, optimizer, loss_fn):
     optimizer.step()
 
 
+def _step_closure(returned):
+    """``optimizer.step(closure)``, the closure returning ``returned(loss)``: Adam and SGD run it the same way."""
+    def step(image, optimizer, loss_fn):
+        def closure():
+            optimizer.zero_grad()
+            loss = loss_fn(image)
+            loss.backward()
+            return returned(loss)
+
+        optimizer.step(closure)
+
+    return step
+
+
+def _x(f):  # (1, N, H, W) -> (1, N, M)
+    return f.reshape(f.shape[0], f.shape[1], -1)
+
+
+def _nm(f):
+    return f.shape[1], f.shape[2] * f.shape[3]
+
+
 RIGHT = [
     (checks.check_content_loss, content_ok, "content: half the sum"),
     (checks.check_content_loss, lambda f, p: ((f - p) ** 2).sum() / 2, "content: ** 2, / 2"),
@@ -100,6 +122,21 @@ RIGHT = [
     (checks.check_step, _step_zero_last, "step: backward, step, zero_grad"),
     (checks.check_step, _step_zero_last_kept, "step: backward, step, zero_grad(set_to_none=False)"),
     (checks.check_step, _step_loss_first, "step: loss, zero_grad(set_to_none=False), backward, step"),
+    (checks.check_step, _step_closure(lambda loss: loss), "step: closure returning loss"),
+    (checks.check_step, _step_closure(lambda loss: loss.detach()), "step: closure returning loss.detach()"),
+    (checks.check_step, _step_closure(lambda loss: loss.item()), "step: closure returning loss.item()"),
+    (checks.check_content_loss, lambda f, p: 0.5 * torch.linalg.vector_norm(f - p) ** 2, "content: norm squared"),
+    (checks.check_content_loss, lambda f, p: torch.nn.functional.mse_loss(f, p) * f.numel() / 2, "content: mean * numel / 2"),
+    (checks.check_content_loss, lambda f, p: 0.5 * ((f.double() - p.double()) ** 2).sum(), "content: float64"),
+    (checks.check_gram_matrix, lambda f: torch.bmm(_x(f), _x(f).mT), "gram: bmm, mT"),
+    (checks.check_gram_matrix, lambda f: (_x(f).unsqueeze(2) * _x(f).unsqueeze(1)).sum(-1), "gram: broadcast products"),
+    (checks.check_gram_matrix, lambda f: _x(f).double() @ _x(f).double().transpose(1, 2), "gram: float64"),
+    (checks.check_style_loss, lambda f, a: ((gram_ok(f) - a) ** 2).sum() / (2 * _nm(f)[0] * _nm(f)[1]) ** 2, "style: (2 N M)**2"),
+    (checks.check_style_loss, lambda f, a: ((gram_ok(f) - a) ** 2).mean() / (4 * _nm(f)[1] ** 2), "style: mean / (4 M**2)"),
+    (checks.check_style_loss, lambda f, a: torch.norm(gram_ok(f) - a) ** 2 / (4 * f.numel() ** 2), "style: norm**2, numel"),
+    (checks.check_total_variation, lambda x: torch.diff(x, dim=-1).pow(2).mean() + torch.diff(x, dim=-2).pow(2).mean(), "tv: torch.diff"),
+    (checks.check_total_variation, lambda x: sum(torch.nn.functional.mse_loss(a, b) for a, b in ((x[..., 1:], x[..., :-1]), (x[..., 1:, :], x[..., :-1, :]))), "tv: mse_loss"),
+    (checks.check_total_variation, lambda x: tv_ok(x.double()), "tv: float64"),
 ]
 
 
@@ -247,13 +284,13 @@ WRONG = [
     (checks.check_step, _step_twice, "two calls made 4 optimizer steps", "step: two steps a call"),
     (checks.check_step, _step_detached, "no gradient reached the image", "step: detached"),
     (checks.check_step, _step_ascent, "went up", "step: ascent"),
-    (checks.check_step, _step_doubled, "another gradient than that of loss_fn(image)", "step: doubled loss"),
+    (checks.check_step, _step_doubled, "used 2 times the gradient of loss_fn(image)", "step: doubled loss"),
     (checks.check_step, lambda image, optimizer, loss_fn: optimizer.step(1), "your function raised TypeError", "step: raises"),
     # exercise 3: the Gram matrix
     (checks.check_gram_matrix, _gram_t, "transposed", "gram: F^T F"),
     (checks.check_gram_matrix, _gram_no_permute, "reshape(b, H*W, N) without a permute", "gram: no permute"),
     (checks.check_gram_matrix, lambda f: _gram_no_permute(f.view(1, -1, f.shape[1]).view(f.shape)), "without a permute", "gram: view, no permute"),
-    (checks.check_gram_matrix, lambda f: gram_ok(f) / (f.shape[2] * f.shape[3]), "you multiply by 1/M where the formula has 1: a mean over the M entries; the paper's G is unnormalised", "gram: by M"),
+    (checks.check_gram_matrix, lambda f: gram_ok(f) / (f.shape[2] * f.shape[3]), "you multiply by 1/M where the formula has 1: a mean over the M entries, where the formula sums; the paper's G is unnormalised", "gram: by M"),
     (checks.check_gram_matrix, lambda f: gram_ok(f) / (f.shape[1] * f.shape[2] * f.shape[3]), "you multiply by 1/(N*M) where the formula has 1; you divide by N more", "gram: by N*M"),
     (checks.check_gram_matrix, lambda f: 2 * gram_ok(f), "constant factor of 2:", "gram: factor 2"),
     (checks.check_gram_matrix, lambda f: gram_ok(f)[0], "lost the batch dimension", "gram: no batch"),
@@ -268,8 +305,8 @@ WRONG = [
     (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: 4 * n ^ 2 * m ^ 2), "4*N^2*M^2 is not", "style: 4*N^2*M^2"),
     (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: 4 * (n ^ 2) * (m ^ 2)), "4*N^2*M^2 is not", "style: 4*(N^2)*(M^2)"),
     (checks.check_style_loss, lambda f, a: ((gram_ok(f) - a) ^ 2).sum(), "`^` is bitwise XOR", "style: (G - A)^2"),
-    (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: 4 * n**2 * h**2), "your M is H, M = H*W", "style: M = H"),
-    (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: 4 * n**2 * w**2), "your M is W, M = H*W", "style: M = W"),
+    (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: 4 * n**2 * h**2), "your M is H: M = H*W", "style: M = H"),
+    (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: 4 * n**2 * w**2), "your M is W: M = H*W", "style: M = W"),
     (checks.check_style_loss, lambda f, a: (gram_ok(f) - a).pow(2).mean(), "you multiply by 1/N² where the formula has 1/(4*N²*M²): a mean over the N² entries", "style: mean"),
     (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: n**2 * 4 * n**2 * m**2), "a .mean() where the formula has a sum", "style: mean / 4N²M²"),
     (checks.check_style_loss, lambda f, a: _style(f, a, lambda n, h, w, m: 4 * n**2 * (n * m) ** 2), "M = F.numel()", "style: M = numel"),

@@ -12,6 +12,7 @@ XOR = "`^` is bitwise XOR in Python, not a power: write x ** 2 or x.pow(2)"
 GRAM = ("the Gram matrix is F F^T with F of shape (1, N, H*W): transpose the last two, F.transpose(1, 2) or F.mT "
         "(.T on a 3-D tensor reverses all three; torch.matmul(f, f) multiplies each H x W map by itself)")
 
+MISMATCH = "must match the size of tensor b"
 # (words in the exception's text, the cause and the fix): the exceptions a learner's slip raises most often
 CAUSES = [
     ("bitwise_xor", XOR),
@@ -31,9 +32,15 @@ CAUSES = [
      "a reshape whose sizes do not multiply to the tensor's: feature maps (b, N, H, W) flatten to (b, N, H*W)"),
     ("batch2 tensor", "a matrix product of shapes that do not fit: " + GRAM),
     ("cannot be multiplied", "a matrix product of shapes that do not fit: " + GRAM),
-    ("must match the size of tensor b", "two tensors of shapes that do not match in an elementwise operation: "
+    (MISMATCH, "two tensors of shapes that do not match in an elementwise operation: "
      "compare your shapes with the formula's (print x.shape)"),
 ]
+
+CAUSES_IN = {  # causes particular to one exercise, looked up before the general ones
+    "style loss": [(MISMATCH, "G and A have different shapes: G is F F^T, (1, N, N) like A, not F^T F (M x M)")],
+    "total variation": [(MISMATCH, "dx (.., H, W-1) and dy (.., H-1, W) have different shapes: take each "
+                                   "direction's mean on its own, dx.pow(2).mean() + dy.pow(2).mean()")],
+}
 
 
 class CheckFailed(AssertionError):
@@ -45,14 +52,14 @@ class CheckFailed(AssertionError):
         return [f"\x1b[31mCheckFailed\x1b[0m: {first}", *rest]
 
 
-def explain(err: Exception) -> str:
-    """What an exception in the learner's code means: the cause and the fix in one line, then the original text
-    on a second line (one line only where there is nothing to add)."""
+def explain(err: Exception, name: str = "") -> str:
+    """What an exception in the learner's code (in check ``name``) means: the cause and the fix in one line, then
+    the original text on a second line (one line only where there is nothing to add)."""
     text = " ".join(str(err).split())
     original = f"{type(err).__name__}: {text}"
     if isinstance(err, NotImplementedError) and "bitwise_xor" not in text:
         return NOT_WRITTEN
-    for words, cause in CAUSES:
+    for words, cause in CAUSES_IN.get(name, []) + CAUSES:
         if words in text:
             return f"{cause}\n  ({original})"
     return f"your function raised {original}"
@@ -63,7 +70,7 @@ def run(name: str, fn: Callable, *args: object) -> object:
     try:
         return fn(*args)
     except Exception as err:  # the learner's code raised: say so, and why
-        raise CheckFailed(f"{name}: {explain(err)}") from None
+        raise CheckFailed(f"{name}: {explain(err, name)}") from None
 
 
 def call(name: str, fn: Callable, *args: torch.Tensor) -> torch.Tensor:

@@ -129,14 +129,21 @@ def _normalisation(theirs: Monomial, formula: Formula) -> str:
     """``theirs``, the learner's prefactor, against the formula's, in words."""
     ours, name = formula.prefactor, lambda m: m.named(formula.symbols)
     said = [f"you multiply by {name(theirs)} where the formula has {name(ours)}"]
-    if formula.entries is not None and theirs == formula.entries.inverse():
-        return f"{said[0]}: a mean over the {name(formula.entries)} entries{formula.note}"
+    if formula.entries is not None and (times := theirs * formula.entries).constant():
+        mean = "a mean" if times.c == 1 else f"{name(times)} times a mean"
+        return f"{said[0]}: {mean} over the {name(formula.entries)} entries, where the formula sums{formula.note}"
     if theirs in formula.known:
         return f"{said[0]}: {formula.known[theirs]}"
     mine, wanted = theirs.atoms(), ours.atoms()
     if "H" in mine:
-        which = [atom for atom in ("H", "W") if mine[atom] == wanted.get("M") and mine[atom]]
-        said.append((f"your M is {which[0]}, " if len(which) == 1 else "") + f"{MEANING['M']}, not H or W")
+        m = wanted.get("M", Fraction(0))
+        which = [a for a, other in (("H", "W"), ("W", "H")) if mine[a] == m and mine[other] == 0]
+        if not m:
+            said.append("the formula has no H or W")
+        elif which:
+            said.append(f"your M is {which[0]}: {MEANING['M']}")
+        else:
+            said.append(f"H and W to different powers: M = H*W, so {power('M', abs(m))} is (H*W)**{abs(m)}")
     for atom, e in mine.items():
         if (d := e - wanted.get(atom, Fraction(0))) and atom in MEANING:
             symbol = formula.symbols.get(atom, atom)
@@ -150,7 +157,7 @@ def _slip(found: Monomial, formula: Formula) -> str:
     times = found.named(formula.symbols)
     what = f"off by a constant factor of {times}" if found.constant() else f"{times} times the formula's value"
     if formula.prefactor is None:
-        return f"{what}: compare your normalisation with the formula{formula.note}"
+        return f"{what}: {formula.known.get(found, 'compare your normalisation with the formula')}{formula.note}"
     return f"{what}: {_normalisation(formula.prefactor * found, formula)}"
 
 
@@ -169,7 +176,7 @@ def diagnose(name: str, outs: list[torch.Tensor], formula: Formula,
             raise CheckFailed(f"{name}: {message}")
     if not all(torch.isfinite(o).all() for o in outs):
         raise CheckFailed(f"{name}: the result is NaN or infinite: a mean over an empty tensor (a difference along "
-                          "an axis of size 1?), or a division by zero")
+                          "an axis of size 1, such as the batch, dim 0?), or a division by zero")
     if all((o == 0).all() for o in outs):
         raise CheckFailed(f"{name}: 0 on every input: does it compare a tensor with itself, or with a copy of it?")
     if (found := ratio_to(outs, formula.expected, formula.shapes)) is not None:

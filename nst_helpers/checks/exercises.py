@@ -73,6 +73,12 @@ def check_gram_matrix(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
     if outs[0].shape == (n, n):
         raise CheckFailed(f"{name}: shape ({n}, {n}) has lost the batch dimension; "
                           f"return (1, {n}, {n}) (use F.reshape(b, n, h*w))")
+    if outs[0].shape == (1, n, h, h):
+        raise CheckFailed(f"{name}: shape (1, {n}, {h}, {h}): you multiplied each H x W map by its transpose; flatten "
+                          "F to (1, N, H*W) first, then F @ F.transpose(1, 2)")
+    if outs[0].shape == (1, n):
+        raise CheckFailed(f"{name}: shape (1, {n}): each channel with itself only (the diagonal of G); G holds every "
+                          "pair of channels, F @ F.transpose(1, 2)")
     if outs[0].shape == (1, n, n) and not torch.allclose(outs[0], outs[0].transpose(-1, -2)):
         raise CheckFailed(f"{name}: not symmetric: a Gram matrix is F F^T, inner products of every pair of channels")
     flat = [f.reshape(1, f.shape[1], -1) for f in fs]
@@ -134,6 +140,8 @@ def check_style_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -
         ("square the differences: (G - A) ** 2", [c * d.abs().sum() for c, d in zip(scale, diffs)]),
         ("square the differences: (G - A) ** 2", [c * d.sum() for c, d in zip(scale, diffs)]),
         (ROOT, [c * d.pow(2).sum().sqrt() for c, d in zip(scale, diffs)]),
+        ("A already is a Gram matrix: compare G with A itself, not with gram(A)",
+         [c * (g - a @ a.transpose(1, 2)).pow(2).sum() for c, g, (_, a) in zip(scale, grams, cases)]),
         ("you ignore the target A: the loss compares G with A, (G - A) ** 2",
          [c * g.pow(2).sum() for c, g in zip(scale, grams)]),
         ("your G is not the Gram matrix: " + SCRAMBLED,

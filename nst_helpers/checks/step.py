@@ -49,10 +49,10 @@ def check_step(fn: Callable[[torch.Tensor, torch.optim.Optimizer, LossFn], objec
         raise CheckFailed(f"{name}: gradients accumulate across steps: call optimizer.zero_grad() in every step, "
                           "before loss.backward() or after optimizer.step()")
     if not all(torch.allclose(g, grad) for g, grad in zip(used, grads)):
-        factor = (used[0] / grads[0]).flatten()
-        if torch.allclose(factor, factor[0].expand_as(factor)):
-            raise CheckFailed(f"{name}: optimizer.step() used {factor[0].item():.3g} times the gradient of "
-                              "loss_fn(image): back-propagate loss_fn(image) itself, once per step")
+        k = (used[0] * grads[0]).sum() / grads[0].pow(2).sum()  # the multiple of the right gradient it is closest to
+        if all(torch.allclose(g, k * grad) for g, grad in zip(used, grads)):
+            raise CheckFailed(f"{name}: optimizer.step() used {k.item():.3g} times the gradient of loss_fn(image) "
+                              "(backward() twice, or a scaled loss?): back-propagate loss_fn(image) once per step")
         raise CheckFailed(f"{name}: optimizer.step() used another gradient than that of loss_fn(image): "
                           "call loss_fn(image).backward() once per step")
     ok(name)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from fractions import Fraction
 
 import torch
 
 from ..losses import total_variation
 from .core import CheckFailed, call, differentiable, inputs, ok
-from .diagnose import SHAPES, Formula, diagnose
+from .diagnose import SHAPES, Formula, Monomial, diagnose
 
 PIXELS = ("divided by the pixel count: each direction has its own number of neighbour pairs, C*H*(W-1) and "
           "C*(H-1)*W: take each direction's mean")
@@ -65,7 +66,10 @@ def check_total_variation(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
                           "means")
     per_image = [_variants(image.detach()) for image in images]
     named = [(message, [found[i][1] for found in per_image]) for i, (message, _) in enumerate(per_image[0])]
-    formula = Formula(SHAPES, [total_variation(x.detach()) for x in images], symbols={"N": "C"}, what="images")
+    per_channel = "per-channel means added over the C channels: take each direction's mean over every channel too"
+    formula = Formula(SHAPES, [total_variation(x.detach()) for x in images], symbols={"N": "C"}, what="images",
+                      known={Monomial(1.0, Fraction(1)): per_channel},
+                      note=" (the formula: dx.pow(2).mean() + dy.pow(2).mean())")
     diagnose(name, [out.reshape(()) for out in outs], formula, named)
     differentiable(name, outs[0].reshape(()), images[0])
     ok(name)
