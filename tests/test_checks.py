@@ -4,14 +4,16 @@ says what failed and records its margin."""
 
 import inspect
 import json
+import math
 import re
 import warnings
 
 import pytest
 import torch
 
-from nst_helpers import NSTError, checks, total_variation
+from nst_helpers import NSTError, checks, content_loss, gram_matrix, total_variation
 from nst_helpers.checks import CheckFailed, claim
+from nst_helpers.checks.diagnose import SHAPES
 
 # --- right answers, in the notations the notebooks' texts invite ---
 
@@ -258,6 +260,62 @@ def _step_doubled(image, optimizer, loss_fn):
     optimizer.step()
 
 
+def _content_inplace(f, p):
+    f -= p
+    return 0.5 * (f**2).sum()
+
+
+def _step_in_place(image, optimizer, loss_fn):
+    optimizer.zero_grad()
+    loss_fn(image).backward()
+    image -= 0.1 * image.grad
+
+
+def _step_item(image, optimizer, loss_fn):
+    optimizer.zero_grad()
+    loss = loss_fn(image).item()
+    loss.backward()
+    optimizer.step()
+
+
+def _step_no_grad(image, optimizer, loss_fn):
+    with torch.no_grad():
+        optimizer.zero_grad()
+        loss_fn(image).backward()
+        optimizer.step()
+
+
+def _step_closure_no_zero(image, optimizer, loss_fn):
+    def closure():
+        loss = loss_fn(image)
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+
+
+def _step_backward_twice(image, optimizer, loss_fn):
+    optimizer.zero_grad()
+    loss = loss_fn(image)
+    loss.backward(retain_graph=True)
+    loss.backward()
+    optimizer.step()
+
+
+def _gram_unpacking(f):  # a Gram matrix that takes 4-D maps only
+    b, n, h, w = f.shape
+    return gram_ok(f)
+
+
+def _style_div(divisor):
+    return lambda f, a: (gram_ok(f) - a).pow(2).sum() / divisor(*_nm(f), f.shape[2], f.shape[3])
+
+
+def _tv_per_channel(x):
+    dx, dy = _d(x)
+    return dx.pow(2).mean((2, 3)).sum() + dy.pow(2).mean((2, 3)).sum()
+
+
 WRONG = [
     # exercise 1: the content loss
     (checks.check_content_loss, lambda f, p: (f - p).pow(2).sum(), "off by a constant factor of 2: you multiply by 1 where the formula has 1/2", "content: no 1/2"),
@@ -331,6 +389,47 @@ WRONG = [
     (checks.check_total_variation, lambda x: _tv(x, lambda dx, dy: dx.pow(2).mean(-1)), "one number", "tv: not reduced"),
     (checks.check_total_variation, lambda x: 2 * tv_ok(x), "constant factor of 2:", "tv: factor 2"),
     (checks.check_total_variation, lambda x: tv_ok(x).detach(), "detached", "tv: detached"),
+    # attempts named by what they did, not looked up: the normalisation read from six sizes, structural variants,
+    # and exceptions translated into cause and fix (the original under it)
+    (checks.check_content_loss, lambda f, p: (f - p).pow(2).sum() / 2 / f.numel(), "1/2 times a mean over the N*M entries", "content: half the mean, by numel"),
+    (checks.check_content_loss, lambda f, p: 0.5 * (f - p).pow(2).sum() / f.shape[1], "you divide by N more than the formula does", "content: / N"),
+    (checks.check_content_loss, lambda f, p: 0.5 * (f - p).pow(2).sum() / f.shape[2], "1/(2*H) where the formula has 1/2; the formula has no H or W", "content: / H"),
+    (checks.check_content_loss, lambda f, p: torch.norm(f - p), "the square root of the sum (torch.norm?)", "content: norm"),
+    (checks.check_content_loss, lambda f, p: 0.5 * (f**2 - p**2).sum(), "F² - P² is not (F - P)²", "content: F² - P²"),
+    (checks.check_content_loss, lambda f, p: 0.5 * (f.sum() - p.sum()) ** 2, "you square the sum", "content: squared sum"),
+    (checks.check_content_loss, lambda f, p: 0.5 * f.pow(2).sum(), "you ignore the target P", "content: no target"),
+    (checks.check_content_loss, lambda f, p: 0 * f.sum(), "0 on every input", "content: always 0"),
+    (checks.check_content_loss, _content_inplace, "an in-place operation (-=, +=, *=, .sub_()) on a tensor that requires grad", "content: F -= P"),
+    (checks.check_step, _step_in_place, "an in-place operation", "step: image -= lr * grad"),
+    (checks.check_step, _step_item, ".item() or float() made the loss a Python number before backward()", "step: .item() before backward"),
+    (checks.check_step, _step_no_grad, "computed under torch.no_grad()", "step: under no_grad"),
+    (checks.check_step, _step_closure_no_zero, "gradients accumulate across steps", "step: closure without zero_grad"),
+    (checks.check_step, lambda image, optimizer, loss_fn: optimizer.step(lambda: loss_fn(image)), "no gradient reached the image", "step: closure without backward"),
+    (checks.check_step, _step_backward_twice, "used 2 times the gradient", "step: backward twice"),
+    (checks.check_gram_matrix, lambda f: torch.matmul(f, f), "torch.matmul(f, f) multiplies each H x W map by itself", "gram: matmul(f, f)"),
+    (checks.check_gram_matrix, lambda f: f @ f.transpose(2, 3), "you multiplied each H x W map by its transpose", "gram: per map"),
+    (checks.check_gram_matrix, lambda f: (_x(f) * _x(f)).sum(-1), "the diagonal of G", "gram: diagonal only"),
+    (checks.check_gram_matrix, lambda f: (_x(f) - _x(f).mean(-1, keepdim=True)) @ (_x(f) - _x(f).mean(-1, keepdim=True)).mT, "a covariance", "gram: centred"),
+    (checks.check_gram_matrix, lambda f: gram_ok(f).sqrt(), "not its square root", "gram: sqrt"),
+    (checks.check_gram_matrix, lambda f: gram_ok(f) / f.shape[2], "the formula has 1; the formula has no H or W", "gram: / H"),
+    (checks.check_style_loss, lambda f, a: (gram_ok(f) - _gram_unpacking(a)).pow(2).sum(), "A already is a Gram matrix: compare gram(F) with A", "style: gram(A), raising"),
+    (checks.check_style_loss, lambda f, a: (gram_ok(f) - _x(a) @ _x(a).mT).pow(2).sum() / (4 * _nm(f)[0] ** 2 * _nm(f)[1] ** 2), "not with gram(A)", "style: gram(A)"),
+    (checks.check_style_loss, lambda f, a: (_x(f).mT @ _x(f) - a).pow(2).sum(), "G and A have different shapes", "style: F^T F"),
+    (checks.check_style_loss, lambda f, a: (gram_ok(f) - a).pow(2).sum() / (4 * f.shape[0] ** 2 * _nm(f)[1] ** 2), "you divide by N² less than the formula does", "style: N = F.shape[0]"),
+    (checks.check_style_loss, _style_div(lambda n, m, h, w: 4 * n**2 * h * w**2), "H and W to different powers", "style: 4*N**2*H*W**2"),
+    (checks.check_style_loss, _style_div(lambda n, m, h, w: 4 * n**2 * m), "you divide by M less than the formula does", "style: M not squared"),
+    (checks.check_style_loss, lambda f, a: torch.norm(gram_ok(f) - a) / (4 * _nm(f)[0] ** 2 * _nm(f)[1] ** 2), "the square root of the sum", "style: norm"),
+    (checks.check_style_loss, lambda f, a: gram_ok(f).pow(2).sum() / (4 * _nm(f)[0] ** 2 * _nm(f)[1] ** 2), "you ignore the target A", "style: no target"),
+    (checks.check_style_loss, lambda f, a: (gram_ok(f) - a).abs().sum() / (4 * _nm(f)[0] ** 2 * _nm(f)[1] ** 2), "square the differences", "style: abs"),
+    (checks.check_style_loss, lambda f, a: (gram_ok(f) / _nm(f)[1] - a / _nm(f)[1]).pow(2).sum() / (4 * _nm(f)[0] ** 2 * _nm(f)[1] ** 2), "you divide by M² more than the formula does", "style: G and A both / M"),
+    (checks.check_total_variation, lambda x: (torch.diff(x, dim=3) ** 2).mean() + (torch.diff(x, dim=0) ** 2).mean(), "NaN", "tv: batch axis"),
+    (checks.check_total_variation, lambda x: (_d(x)[0][..., :-1, :] ** 2 + _d(x)[1][..., :, :-1] ** 2).sqrt().mean(), "the isotropic TV", "tv: isotropic"),
+    (checks.check_total_variation, lambda x: 2 * _d(x)[0].pow(2).mean(), "only the horizontal neighbours: add the vertical differences too, each direction's mean; and 2 times that", "tv: horizontal twice"),
+    (checks.check_total_variation, lambda x: _d(x)[0].pow(2).mean() + _d(x)[1].pow(2).mean() * 0.5 + _d(x)[0].pow(2).mean() * 0.5, "wrong values (no normalisation", "tv: other values"),
+    (checks.check_total_variation, lambda x: (_d(x)[0].pow(2) + _d(x)[1].pow(2)).mean(), "dx (.., H, W-1) and dy (.., H-1, W) have different shapes", "tv: dx + dy"),
+    (checks.check_total_variation, _tv_per_channel, "per-channel means added over the C channels", "tv: per channel"),
+    (checks.check_total_variation, lambda x: tv_ok(x).sqrt(), "the square root of the total variation", "tv: sqrt"),
+    (checks.check_total_variation, lambda x: _d(x)[0].abs().sum() + _d(x)[1].abs().sum(), "absolute differences, summed", "tv: abs summed"),
 ]
 
 
@@ -416,3 +515,74 @@ def test_claim_passes_fails_and_records_its_margin(tmp_path, monkeypatch):
         (4.0, "above", 2.0, True), (0.01, "below", 0.05, True), (1.1, "above", 1.5, False)]
     with pytest.raises(TypeError):
         claim("no bound", 1.0)
+
+
+# --- what the checks accept must work in the cells after them; what they run on must tell sizes apart ---
+
+
+def _content_f64(f, p):
+    return 0.5 * ((f.double() - p.double()) ** 2).sum()
+
+
+def _gram_f64(f):
+    return gram_ok(f.double())
+
+
+def _style_f64(f, a):
+    return style_ok(f.double(), a.double())
+
+
+def _tv_f64(x):
+    return tv_ok(x.double())
+
+
+def test_a_float64_answer_passes_and_works_in_the_cells_after_its_check(monkeypatch, capsys):
+    monkeypatch.setenv("NST_SOLUTIONS", "0")
+    my_content_loss, gram = checks.exercise("content_loss", _content_f64), checks.exercise("gram_matrix", _gram_f64)
+    my_layer_loss, my_tv = checks.exercise("style_loss", _style_f64), checks.exercise("total_variation", _tv_f64)
+    for check, mine in [(checks.check_content_loss, my_content_loss), (checks.check_gram_matrix, gram),
+                        (checks.check_style_loss, my_layer_loss), (checks.check_total_variation, my_tv)]:
+        check(mine)
+    generator = torch.Generator().manual_seed(0)
+    features, target = torch.rand(1, 8, 6, 5, generator=generator), torch.rand(1, 8, 6, 5, generator=generator)
+    # notebook 2: the loss beside the package's; notebook 3: the Gram matrices and the layer loss beside the package's
+    assert torch.allclose(my_content_loss(features, target), content_loss(features, target), rtol=1e-5)
+    assert torch.allclose(gram(features), gram_matrix(features), rtol=1e-5)
+    assert torch.allclose(my_layer_loss(features, gram(target)), style_ok(features, gram_matrix(target)), rtol=1e-4)
+    # notebook 4: gamma * my_tv(x) in a float32 objective, back-propagated to a float32 image
+    x = torch.rand(1, 3, 6, 5, generator=generator, requires_grad=True)
+    (content_loss(x, x.detach() / 2) + 1e3 * my_tv(x)).backward()
+    assert x.grad.dtype == torch.float32 and my_tv(x).dtype == torch.float32
+
+
+@pytest.mark.parametrize("value,on", [("1", True), ("true", True), ("YES", True), ("On", True), ("0", False),
+                                      ("false", False), ("No", False), ("OFF", False), ("", False)])
+def test_the_instructors_switch_reads_the_usual_words(value, on, monkeypatch):
+    monkeypatch.setenv("NST_SOLUTIONS", value)
+    assert checks.solutions_on() is on
+    assert (checks.exercise("gram_matrix", gram_ok) is checks.SOLUTIONS["gram_matrix"]) is on
+
+
+def test_the_instructors_switch_refuses_other_words_in_one_line(monkeypatch):
+    monkeypatch.setenv("NST_SOLUTIONS", "maybe")
+    with pytest.raises(NSTError, match=r"^NST_SOLUTIONS='maybe' is neither on \(1, true, yes, on\) nor off \(0, "
+                                       r"false, no, off, or unset\)$"):
+        checks.exercise("step", step_ok)
+
+
+def test_a_translated_exception_keeps_the_original_text_under_the_cause():
+    with pytest.raises(CheckFailed) as caught:
+        checks.check_content_loss(_content_inplace)
+    cause, original = str(caught.value).splitlines()
+    assert cause.startswith("content loss: an in-place operation") and "F -= P" in cause
+    assert original == "  (RuntimeError: a leaf Variable that requires grad is being used in an in-place operation.)"
+    assert caught.value._render_traceback_()[1] == original  # Jupyter shows both lines, no traceback
+
+
+def test_the_checks_sizes_tell_n_m_and_constants_apart():
+    sizes = torch.tensor([shape[1:] for shape in SHAPES], dtype=torch.float64)
+    assert all(len(set(shape[1:])) == 3 for shape in SHAPES)  # N, H, W distinct in each input
+    design = torch.cat([torch.ones(len(SHAPES), 1, dtype=torch.float64), sizes.log()], 1)
+    assert torch.linalg.matrix_rank(design) == 4 and len(SHAPES) >= 6  # a constant and three exponents, over-determined
+    for n, h, w in sizes.tolist():  # no size is a power of another (so N, M, N², 2 and 4 differ on some input)
+        assert all(a == b or math.log(a) / math.log(b) not in (0.5, 2, 3) for a in (n, h, w) for b in (n, h, w))
