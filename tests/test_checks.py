@@ -316,6 +316,42 @@ def _tv_per_channel(x):
     return dx.pow(2).mean((2, 3)).sum() + dy.pow(2).mean((2, 3)).sum()
 
 
+def _step_closure_called(image, optimizer, loss_fn):
+    def closure():
+        optimizer.zero_grad()
+        loss = loss_fn(image)
+        loss.backward()
+        return loss
+
+    optimizer.step(closure())
+
+
+def _step_own_optimizer(image, optimizer, loss_fn):
+    mine = torch.optim.SGD([image], lr=0.1)
+    mine.zero_grad()
+    loss_fn(image).backward()
+    mine.step()
+
+
+def _step_rebound(image, optimizer, loss_fn):
+    optimizer.zero_grad()
+    loss_fn(image).backward()
+    image = image - 0.1 * image.grad  # noqa: F841 (the slip: a new local tensor)
+
+
+def _step_grad_zeroed_between(image, optimizer, loss_fn):
+    optimizer.zero_grad()
+    loss_fn(image).backward()
+    image.grad.zero_()
+    optimizer.step()
+
+
+def _step_no_brackets(image, optimizer, loss_fn, which):
+    optimizer.zero_grad() if which != "zero_grad" else optimizer.zero_grad  # noqa: B018 (the slip)
+    loss_fn(image).backward()
+    optimizer.step() if which != "step" else optimizer.step  # noqa: B018 (the slip)
+
+
 WRONG = [
     # exercise 1: the content loss
     (checks.check_content_loss, lambda f, p: (f - p).pow(2).sum(), "off by a constant factor of 2: you multiply by 1 where the formula has 1/2", "content: no 1/2"),
@@ -337,13 +373,13 @@ WRONG = [
     (checks.check_step, _step_zero_between, "optimizer.step() found no gradient", "step: zero_grad between"),
     (checks.check_step, _step_zero_between_kept, "optimizer.step() found no gradient", "step: zero_grad(set_to_none=False) between"),
     (checks.check_step, _step_before_backward, "optimizer.step() found no gradient", "step: step before backward"),
-    (checks.check_step, _step_no_step, "call optimizer.step() after loss.backward()", "step: no step"),
-    (checks.check_step, _step_by_hand, "you changed the image yourself, not the optimiser", "step: update by hand"),
+    (checks.check_step, _step_no_step, "the image did not change", "step: no step"),
+    (checks.check_step, _step_by_hand, "you changed it yourself", "step: update by hand"),
     (checks.check_step, _step_twice, "two calls made 4 optimizer steps", "step: two steps a call"),
     (checks.check_step, _step_detached, "no gradient reached the image", "step: detached"),
     (checks.check_step, _step_ascent, "went up", "step: ascent"),
     (checks.check_step, _step_doubled, "used 2 times the gradient of loss_fn(image)", "step: doubled loss"),
-    (checks.check_step, lambda image, optimizer, loss_fn: optimizer.step(1), "your function raised TypeError", "step: raises"),
+    (checks.check_step, lambda image, optimizer, loss_fn: optimizer.step(lr=1), "your function raised TypeError", "step: raises"),
     # exercise 3: the Gram matrix
     (checks.check_gram_matrix, _gram_t, "transposed", "gram: F^T F"),
     (checks.check_gram_matrix, _gram_no_permute, "reshape(b, H*W, N) without a permute", "gram: no permute"),
@@ -430,6 +466,26 @@ WRONG = [
     (checks.check_total_variation, _tv_per_channel, "per-channel means added over the C channels", "tv: per channel"),
     (checks.check_total_variation, lambda x: tv_ok(x).sqrt(), "the square root of the total variation", "tv: sqrt"),
     (checks.check_total_variation, lambda x: _d(x)[0].abs().sum() + _d(x)[1].abs().sum(), "absolute differences, summed", "tv: abs summed"),
+    (checks.check_step, _step_closure_called, "optimizer.step() takes nothing or a function (a closure), not a loss", "step: step(closure())"),
+    (checks.check_step, lambda image, optimizer, loss_fn: loss_fn.backward(), "loss_fn is the function: call it on the image", "step: loss_fn.backward()"),
+    (checks.check_step, lambda image, optimizer, loss_fn: _step_no_brackets(image, optimizer, loss_fn, "zero_grad"), "call optimizer.zero_grad() (with the brackets)", "step: zero_grad without ()"),
+    (checks.check_step, lambda image, optimizer, loss_fn: _step_no_brackets(image, optimizer, loss_fn, "step"), "call optimizer.step() (with the brackets)", "step: step without ()"),
+    (checks.check_step, lambda image, optimizer, loss_fn: image.grad.zero_(), "image.grad is None before the first backward()", "step: image.grad.zero_() first"),
+    (checks.check_step, _step_own_optimizer, "not by `optimizer`", "step: an optimiser of its own"),
+    (checks.check_step, _step_rebound, "`image = ...` makes a new tensor", "step: image = image - lr * grad"),
+    (checks.check_step, _step_grad_zeroed_between, "(or image.grad.zero_()) between", "step: image.grad.zero_() between"),
+    (checks.check_content_loss, lambda f, p: 0.5 * ((f.numpy() - p.numpy()) ** 2).sum(), ".numpy() leaves the graph", "content: numpy"),
+    (checks.check_content_loss, lambda f, p: (0.5 * (f - p)).pow(2).sum(), "squares the 1/2 too", "content: (0.5 (F - P))²"),
+    (checks.check_content_loss, lambda f, p: 0.5 * (f @ p).sum(), "a matrix product (@, torch.matmul) where the formula works entry by entry", "content: F @ P"),
+    (checks.check_gram_matrix, lambda f: gram_ok(f) / gram_ok(f).sum(), "you divide G by its own sum", "gram: / its sum"),
+    (checks.check_gram_matrix, lambda f: (lambda x: x @ x.mT)(torch.nn.functional.normalize(_x(f), dim=-1)), "a cosine similarity", "gram: cosine"),
+    (checks.check_gram_matrix, lambda f: (lambda x: x @ x.T)(f.flatten(1)), "f.flatten(2), not f.flatten(1)", "gram: flatten(1)"),
+    (checks.check_gram_matrix, lambda f: torch.cov(_x(f)[0]).unsqueeze(0), "torch.cov is a covariance", "gram: torch.cov"),
+    (checks.check_style_loss, _style_div(lambda n, m, h, w: 4 * n**2 + m**2), "a + where the formula multiplies", "style: 4*N**2 + M**2"),
+    (checks.check_total_variation, lambda x: torch.sqrt(_d(x)[0][..., :-1, :] ** 2 + _d(x)[1][..., :, :-1] ** 2 + 1e-8).mean(), "the isotropic TV", "tv: isotropic with eps"),
+    (checks.check_total_variation, lambda x: (x[..., 2:] - x[..., :-2]).pow(2).mean() + (x[..., 2:, :] - x[..., :-2, :]).pow(2).mean(), "two pixels apart", "tv: two apart"),
+    (checks.check_total_variation, lambda x: _d(x)[0].pow(2).sum() / _d(x)[1].numel() + _d(x)[1].pow(2).sum() / _d(x)[0].numel(), "the other's number of pairs", "tv: counts swapped"),
+    (checks.check_total_variation, lambda x: (_d(x)[0].pow(2).sum() + _d(x)[1].pow(2).sum()) / _d(x)[0].numel(), "divided by dx's number of pairs", "tv: both by dx's count"),
 ]
 
 

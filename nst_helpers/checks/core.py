@@ -22,7 +22,7 @@ CAUSES = [
     ("does not require grad and does not have a grad_fn",
      "backward() on a loss with no graph: it was computed under torch.no_grad() or from .detach(), .item() or "
      ".numpy(); compute the loss with gradients on"),
-    ("object has no attribute 'backward'",
+    ("'float' object has no attribute 'backward'",
      ".item() or float() made the loss a Python number before backward(): call loss.backward() on the tensor, "
      "and .item() only to print it"),
     ("expected 4, got 3",
@@ -30,13 +30,24 @@ CAUSES = [
      "A already is a Gram matrix: compare gram(F) with A itself"),
     ("is invalid for input of size",
      "a reshape whose sizes do not multiply to the tensor's: feature maps (b, N, H, W) flatten to (b, N, H*W)"),
+    ("object is not callable", "optimizer.step() takes nothing or a function (a closure), not a loss: call "
+     "optimizer.step(), or optimizer.step(closure) without calling closure yourself"),
+    ("'function' object has no attribute 'backward'", "loss_fn is the function: call it on the image, "
+     "loss = loss_fn(image), then loss.backward()"),
+    ("'NoneType' object has no attribute 'zero_'", "image.grad is None before the first backward(): clear it with "
+     "optimizer.zero_grad(), which handles that"),
+    ("Can't call numpy() on Tensor that requires grad", ".numpy() leaves the graph: write the loss with torch "
+     "operations, so that it stays a tensor the gradient can flow through"),
     ("batch2 tensor", "a matrix product of shapes that do not fit: " + GRAM),
     ("cannot be multiplied", "a matrix product of shapes that do not fit: " + GRAM),
     (MISMATCH, "two tensors of shapes that do not match in an elementwise operation: "
      "compare your shapes with the formula's (print x.shape)"),
 ]
 
+ELEMENTWISE = ("a matrix product (@, torch.matmul) where the formula works entry by entry: (F - P) ** 2 squares "
+               "each entry; sum them with .sum()")
 CAUSES_IN = {  # causes particular to one exercise, looked up before the general ones
+    "content loss": [("batch2 tensor", ELEMENTWISE), ("cannot be multiplied", ELEMENTWISE)],
     "style loss": [(MISMATCH, "G and A have different shapes: G is F F^T, (1, N, N) like A, not F^T F (M x M)")],
     "total variation": [(MISMATCH, "dx (.., H, W-1) and dy (.., H-1, W) have different shapes: take each "
                                    "direction's mean on its own, dx.pow(2).mean() + dy.pow(2).mean()")],

@@ -40,6 +40,10 @@ def check_content_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor])
         ("you square the sum: sum the squares, ((F - P) ** 2).sum()", [0.5 * d.sum() ** 2 for d in diffs]),
         ("F² - P² is not (F - P)²: square the difference", [0.5 * (f**2 - p**2).sum() for f, p in zip(fs, ps)]),
         (ROOT, [0.5 * d.pow(2).sum().sqrt() for d in diffs]),
+        (ROOT, [d.pow(2).sum().sqrt() for d in diffs]),
+        (ROOT, [(0.5 * d.pow(2).sum()).sqrt() for d in diffs]),
+        ("(0.5 * (F - P)) ** 2 squares the 1/2 too: write 0.5 * ((F - P) ** 2).sum()",
+         [0.25 * d.pow(2).sum() for d in diffs]),
         ("you ignore the target P: the loss compares F with P, (F - P) ** 2", [0.5 * f.pow(2).sum() for f in fs]),
         ("F + P: the loss squares the difference F - P", [0.5 * (f + p).pow(2).sum() for f, p in zip(fs, ps)]),
     ])
@@ -76,6 +80,10 @@ def check_gram_matrix(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
     if outs[0].shape == (1, n, h, h):
         raise CheckFailed(f"{name}: shape (1, {n}, {h}, {h}): you multiplied each H x W map by its transpose; flatten "
                           "F to (1, N, H*W) first, then F @ F.transpose(1, 2)")
+    if outs[0].numel() == 1:
+        raise CheckFailed(f"{name}: a single number, shape {tuple(outs[0].shape)}: flatten only H and W, "
+                          f"F.reshape(1, N, H*W) (f.flatten(2), not f.flatten(1)), and return G of shape (1, {n}, {n}) "
+                          "with no sum or mean at the end")
     if outs[0].shape == (1, n):
         raise CheckFailed(f"{name}: shape (1, {n}): each channel with itself only (the diagonal of G); G holds every "
                           "pair of channels, F @ F.transpose(1, 2)")
@@ -90,12 +98,24 @@ def check_gram_matrix(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
         (SCRAMBLED, [x.transpose(1, 2) @ x for x in scrambled]),
         ("you subtract each channel's mean (a covariance): the paper's G = F F^T takes the features as they are",
          [x @ x.transpose(1, 2) for x in centred]),
+        ("torch.cov is a covariance (each channel's mean subtracted, divided by M - 1): the paper's G = F F^T",
+         [x @ x.transpose(1, 2) / (x.shape[-1] - 1) for x in centred]),
         ("G = F F^T, not its square root", [(x @ x.transpose(1, 2)).sqrt() for x in flat]),
+        ("you normalise each channel's features (a cosine similarity): the paper's G = F F^T takes them as they are",
+         [torch.nn.functional.normalize(x, dim=-1) @ torch.nn.functional.normalize(x, dim=-1).transpose(1, 2)
+          for x in flat]),
+        *[(f"you divide G by its own {what}: the paper's G is unnormalised (the style loss normalises)",
+           [g / by(g) for g in formula.expected]) for what, by in (("sum", torch.sum), ("largest entry", torch.max),
+                                                                   ("norm", torch.norm), ("trace", _trace))],
         ("the product of F with itself, not with its transpose: F @ F.transpose(1, 2)",
          [(x * x).sum(-1, keepdim=True).expand(1, x.shape[1], x.shape[1]) for x in flat]),
     ])
     differentiable(name, outs[0], feats[0])
     ok(name)
+
+
+def _trace(g: torch.Tensor) -> torch.Tensor:
+    return g.diagonal(dim1=-2, dim2=-1).sum()
 
 
 def _style_solution(f: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
@@ -137,6 +157,8 @@ def check_style_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -
     diagnose(name, outs, formula, [
         (XOR_N_M, [d.pow(2).sum() / x[0] for d, x in zip(diffs, xor)]),
         (XOR_N_M, [d.pow(2).sum() / x[1] for d, x in zip(diffs, xor)]),
+        ("a + where the formula multiplies: 4 * N**2 * M**2",
+         [d.pow(2).sum() / (4 * n**2 + (h * w) ** 2) for d, (_, n, h, w) in zip(diffs, SHAPES)]),
         ("square the differences: (G - A) ** 2", [c * d.abs().sum() for c, d in zip(scale, diffs)]),
         ("square the differences: (G - A) ** 2", [c * d.sum() for c, d in zip(scale, diffs)]),
         (ROOT, [c * d.pow(2).sum().sqrt() for c, d in zip(scale, diffs)]),

@@ -32,22 +32,24 @@ def check_step(fn: Callable[[torch.Tensor, torch.optim.Optimizer, LossFn], objec
         starts.append(image.detach().clone())
         run(name, fn, image, optimizer, loss_fn)
     if not reached:
-        raise CheckFailed(f"{name}: no gradient reached the image: call loss.backward() on the loss of `image` itself")
+        raise CheckFailed(f"{name}: no gradient reached the image: call loss.backward() (with the brackets) on the "
+                          "loss of `image` itself")
     if not used:
-        moved = not torch.equal(image.detach(), starts[0])  # an update by hand moves it without the optimiser
-        what = "you changed the image yourself, not the optimiser" if moved else "the image did not change"
-        raise CheckFailed(f"{name}: {what}: call optimizer.step() after loss.backward()")
+        moved = not torch.equal(image.detach(), starts[0])  # by hand, or by an optimiser of the learner's own
+        what = ("the image moved, but not by `optimizer`: you changed it yourself, or with an optimiser you made; "
+                "use the one passed in" if moved else "the image did not change (`image = ...` makes a new tensor)")
+        raise CheckFailed(f"{name}: {what}: call optimizer.step() (with the brackets) after loss.backward()")
     if len(used) != 2:
         raise CheckFailed(f"{name}: two calls made {len(used)} optimizer steps: call optimizer.step() once per call")
     if any(g is None or not g.any() for g in used):
-        raise CheckFailed(f"{name}: optimizer.step() found no gradient: call it after loss.backward() (or pass it a "
-                          "closure that calls it), with no optimizer.zero_grad() between the two")
+        raise CheckFailed(f"{name}: optimizer.step() found no gradient: call it after loss.backward() (or pass it "
+                          "a closure that calls it), with no optimizer.zero_grad() (or image.grad.zero_()) between")
     grads = [2 * (start - target) for start in starts]  # the gradient of the loss at the image each call began with
     if torch.allclose(used[0], -grads[0]):
         raise CheckFailed(f"{name}: the loss went up: step against the gradient (minimise, don't maximise)")
     if torch.allclose(used[1], grads[0] + grads[1]):
-        raise CheckFailed(f"{name}: gradients accumulate across steps: call optimizer.zero_grad() in every step, "
-                          "before loss.backward() or after optimizer.step()")
+        raise CheckFailed(f"{name}: gradients accumulate across steps: call optimizer.zero_grad() (with the brackets) "
+                          "in every step, before loss.backward() or after optimizer.step()")
     if not all(torch.allclose(g, grad) for g, grad in zip(used, grads)):
         k = (used[0] * grads[0]).sum() / grads[0].pow(2).sum()  # the multiple of the right gradient it is closest to
         if all(torch.allclose(g, k * grad) for g, grad in zip(used, grads)):

@@ -41,6 +41,16 @@ def _variants(x: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
         (ONLY.format("vertical", "horizontal"), dy.pow(2).mean()),
         (ONLY.format("horizontal", "vertical") + " (summed: take the mean)", dx.pow(2).sum()),
         (ONLY.format("vertical", "horizontal") + " (summed: take the mean)", dy.pow(2).sum()),
+        ("each direction divided by the other's number of pairs: dx has C*H*(W-1), dy C*(H-1)*W; take each "
+         "direction's .mean()", dx.pow(2).sum() / dy.numel() + dy.pow(2).sum() / dx.numel()),
+        ("both directions divided by dx's number of pairs: dy has its own, C*(H-1)*W; take each direction's .mean()",
+         summed / dx.numel()),
+        ("both directions divided by dy's number of pairs: dx has its own, C*H*(W-1); take each direction's .mean()",
+         summed / dy.numel()),
+        ("divided by C*(H-1)*(W-1): each direction has its own number of pairs, C*H*(W-1) and C*(H-1)*W; take each "
+         "direction's .mean()", summed / (x.shape[1] * (x.shape[2] - 1) * (x.shape[3] - 1))),
+        ("neighbours two pixels apart: x[..., 1:] - x[..., :-1] compares each pixel with the next",
+         (x[..., 2:] - x[..., :-2]).pow(2).mean() + (x[..., 2:, :] - x[..., :-2, :]).pow(2).mean()),
         ("absolute differences: square them instead", dx.abs().mean() + dy.abs().mean()),
         ("absolute differences, summed: square them, and take each direction's mean", dx.abs().sum() + dy.abs().sum()),
         ("the square root of dx² + dy² (the isotropic TV of image denoising): this exercise's TV is the mean "
