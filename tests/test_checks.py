@@ -589,7 +589,7 @@ def _style_f64(f, a):
 
 
 def _tv_f64(x):
-    return tv_ok(x.double())
+    return tv_ok(x.double()).reshape(1)  # one element, not 0-d: the check accepts it
 
 
 def test_a_float64_answer_passes_and_works_in_the_cells_after_its_check(monkeypatch, capsys):
@@ -608,7 +608,7 @@ def test_a_float64_answer_passes_and_works_in_the_cells_after_its_check(monkeypa
     # notebook 4: gamma * my_tv(x) in a float32 objective, back-propagated to a float32 image
     x = torch.rand(1, 3, 6, 5, generator=generator, requires_grad=True)
     (content_loss(x, x.detach() / 2) + 1e3 * my_tv(x)).backward()
-    assert x.grad.dtype == torch.float32 and my_tv(x).dtype == torch.float32
+    assert x.grad.dtype == torch.float32 and my_tv(x).dtype == torch.float32 and my_tv(x).dim() == 0
 
 
 @pytest.mark.parametrize("value,on", [("1", True), ("true", True), ("YES", True), ("On", True), ("0", False),

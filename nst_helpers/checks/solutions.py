@@ -48,17 +48,19 @@ def solutions_on() -> bool:
                          "or unset)")
 
 
-def _fitted(attempt: Callable) -> Callable:
+def _fitted(attempt: Callable, number: bool) -> Callable:
     """``attempt`` whose tensor result takes the dtype and device of its first tensor argument, so that an answer
-    computed in float64 (or on the CPU) works in the cells after its check, beside the package's float32."""
+    computed in float64 (or on the CPU) works in the cells after its check, beside the package's float32; with
+    ``number``, a loss of one element is made 0-d (as ``backward()`` of the loss it is added to needs)."""
 
     @functools.wraps(attempt)
     def fitted(*args: object) -> object:
         out = attempt(*args)
         like = next((a for a in args if isinstance(a, torch.Tensor)), None)
-        if isinstance(out, torch.Tensor) and like is not None and out.is_floating_point() and like.is_floating_point():
-            return out.to(like.device, like.dtype)
-        return out
+        if not isinstance(out, torch.Tensor) or like is None or not out.is_floating_point():
+            return out
+        out = out.reshape(()) if number and out.numel() == 1 else out
+        return out.to(like.device, like.dtype) if like.is_floating_point() else out
 
     return fitted
 
@@ -69,7 +71,7 @@ def exercise(name: str, attempt: Callable) -> Callable:
     _known(name)
     if solutions_on():
         return SOLUTIONS[name]
-    return attempt if name == "step" else _fitted(attempt)
+    return attempt if name == "step" else _fitted(attempt, number=name != "gram_matrix")
 
 
 def solution(name: str) -> Callable:
