@@ -5,10 +5,12 @@ says what failed and records its margin."""
 import inspect
 import json
 import math
+import pathlib
 import re
 import warnings
 
 import pytest
+import tomllib
 import torch
 
 from nst_helpers import NSTError, checks, content_loss, gram_matrix, total_variation
@@ -642,3 +644,8 @@ def test_the_checks_sizes_tell_n_m_and_constants_apart():
     assert torch.linalg.matrix_rank(design) == 4 and len(SHAPES) >= 6  # a constant and three exponents, over-determined
     for n, h, w in sizes.tolist():  # no size is a power of another (so N, M, N², 2 and 4 differ on some input)
         assert all(a == b or math.log(a) / math.log(b) not in (0.5, 2, 3) for a in (n, h, w) for b in (n, h, w))
+
+
+def test_the_checks_package_is_installed_with_the_rest():
+    root = pathlib.Path(checks.__file__).parents[2]
+    assert "nst_helpers.checks" in tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
