@@ -130,37 +130,42 @@ class Formula:
 def _normalisation(theirs: Monomial, formula: Formula) -> str:
     """``theirs``, the learner's prefactor, against the formula's, in words."""
     ours, name = formula.prefactor, lambda m: m.named(formula.symbols)
-    said = [f"you multiply by {name(theirs)} where the formula has {name(ours)}"]
+    said = f"you multiply by {name(theirs)} where the formula has {name(ours)}"
     if formula.entries is not None and (times := theirs * formula.entries).constant():
         mean = "a mean" if times.c == 1 else f"{name(times)} times a mean"
-        return f"{said[0]}: {mean} over the {name(formula.entries)} entries, where the formula sums{formula.note}"
+        return f"{said}: {mean} over the {name(formula.entries)} entries, where the formula sums{formula.note}"
     if theirs in formula.known:
-        return f"{said[0]}: {formula.known[theirs]}"
+        return f"{said}: {formula.known[theirs]}"
     mine, wanted = theirs.atoms(), ours.atoms()
     if "H" in mine:
         m = wanted.get("M", Fraction(0))
         which = [a for a, other in (("H", "W"), ("W", "H")) if mine[a] == m and mine[other] == 0]
         if not m:
-            said.append("the formula has no H or W")
-        elif which:
-            said.append(f"your M is {which[0]}: {MEANING['M']}")
-        else:
-            said.append(f"H and W to different powers: M = H*W, so {power('M', abs(m))} is (H*W)**{abs(m)}")
+            return f"{said}: the formula has no H or W{formula.note}"
+        if which:
+            return f"{said}: your M is {which[0]}, {MEANING['M']}{formula.note}"
+        return f"{said}: H and W to different powers, but M = H*W, so {power('M', abs(m))} is (H*W)**{abs(m)}"
+    more, less, legend = [], [], []
     for atom, e in mine.items():
         if (d := e - wanted.get(atom, Fraction(0))) and atom in MEANING:
             symbol = formula.symbols.get(atom, atom)
-            said.append(f"you divide by {power(symbol, abs(d))} {'more' if d < 0 else 'less'} than the formula does "
-                        f"({symbol} is {MEANING[atom].removeprefix('M = ')})")
-    return "; ".join(said) + formula.note
+            (more if d < 0 else less).append(power(symbol, abs(d)))
+            legend.append(f"{symbol}: {MEANING[atom].removeprefix('M = ')}")
+    if not legend:
+        return said + formula.note
+    by = [f"{' and '.join(more)} more"] if more else []
+    by += [f"{'by ' if more else ''}{' and '.join(less)} less"] if less else []
+    return f"{said}: you divide by {' and '.join(by)} than the formula ({'; '.join(legend)}){formula.note}"
 
 
 def _slip(found: Monomial, formula: Formula) -> str:
     """What a value ``found`` times the formula's means."""
     times = found.named(formula.symbols)
-    what = f"off by a constant factor of {times}" if found.constant() else f"{times} times the formula's value"
     if formula.prefactor is None:
+        what = f"off by a constant factor of {times}" if found.constant() else f"{times} times the formula's value"
         return f"{what}: {formula.known.get(found, 'compare your normalisation with the formula')}{formula.note}"
-    return f"{what}: {_normalisation(formula.prefactor * found, formula)}"
+    said = _normalisation(formula.prefactor * found, formula)
+    return f"off by a constant factor of {times}: {said}" if found.constant() else said
 
 
 def diagnose(name: str, outs: list[torch.Tensor], formula: Formula,

@@ -27,7 +27,7 @@ def check_content_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor])
     (feature maps (1, N, H, W), N x M matrices, and the 1-D tensors of the notebook's hand example)."""
     name = "content loss"
     pairs = [(inputs(*s, seed=i), inputs(*s, seed=i + 50).detach()) for i, s in enumerate(SHAPES)]
-    outs = [call(name, fn, f, p) for f, p in pairs]
+    outs = [call(name, fn, f, p.clone()) for f, p in pairs]  # a copy of P: the expected value needs it unchanged
     if outs[0].dim() != 0:
         raise CheckFailed(f"{name}: should be a single number (a 0-d tensor), got shape {tuple(outs[0].shape)}; "
                           "sum over all entries")
@@ -131,7 +131,7 @@ def check_style_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -
     the target's, both unnormalised."""
     name = "style loss"
     cases = [(inputs(*s, seed=i + 20), gram_matrix(inputs(*s, seed=i + 30)).detach()) for i, s in enumerate(SHAPES)]
-    outs = [call(name, fn, f, a) for f, a in cases]
+    outs = [call(name, fn, f, a.clone()) for f, a in cases]  # a copy of A, which the expected value needs
     if outs[0].dim() != 0:
         raise CheckFailed(f"{name}: should be a single number (a 0-d tensor), got shape {tuple(outs[0].shape)}")
     first = cases[0][0]
