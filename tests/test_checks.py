@@ -488,6 +488,8 @@ WRONG = [
     (checks.check_total_variation, lambda x: (x[..., 2:] - x[..., :-2]).pow(2).mean() + (x[..., 2:, :] - x[..., :-2, :]).pow(2).mean(), "two pixels apart", "tv: two apart"),
     (checks.check_total_variation, lambda x: _d(x)[0].pow(2).sum() / _d(x)[1].numel() + _d(x)[1].pow(2).sum() / _d(x)[0].numel(), "the other's number of pairs", "tv: counts swapped"),
     (checks.check_total_variation, lambda x: (_d(x)[0].pow(2).sum() + _d(x)[1].pow(2).sum()) / _d(x)[0].numel(), "divided by dx's number of pairs", "tv: both by dx's count"),
+    (checks.check_style_loss, _style_div(lambda n, m, h, w: 4 * 512**2 * m**2), "(a size written in as a number? take the sizes from F.shape): you divide by N² less", "style: N written as 512"),
+    (checks.check_style_loss, lambda f, a: (gram_ok(f) - gram_ok(f)).pow(2).sum(), "0 on every input", "style: always 0"),
 ]
 
 

@@ -44,6 +44,10 @@ class Monomial:
     def constant(self) -> bool:
         return self.n == self.h == self.w == 0
 
+    def simple(self) -> bool:
+        """Whether the constant is a small fraction, as a formula's are (not a size written in as a number)."""
+        return abs(float(Fraction(abs(self.c)).limit_denominator(64)) - abs(self.c)) <= TOLERANCE * abs(self.c)
+
     def atoms(self) -> dict[str, Fraction]:
         """The exponents in the notebooks' notation: M where H and W come together."""
         return {"N": self.n, "M": self.h} if self.h == self.w else {"N": self.n, "H": self.h, "W": self.w}
@@ -52,7 +56,7 @@ class Monomial:
         """E.g. ``1/(4*N²*M²)``, with ``symbols`` renaming atoms (the image's C for N)."""
         top, bottom = [], []
         constant = Fraction(abs(self.c)).limit_denominator(64)
-        if abs(float(constant) - abs(self.c)) > TOLERANCE * abs(self.c):
+        if not self.simple():
             top.append(f"{abs(self.c):.4g}")
         else:
             top += [str(constant.numerator)] if constant.numerator != 1 else []
@@ -131,7 +135,9 @@ def _normalisation(theirs: Monomial, formula: Formula) -> str:
     """``theirs``, the learner's prefactor, against the formula's, in words."""
     ours, name = formula.prefactor, lambda m: m.named(formula.symbols)
     said = f"you multiply by {name(theirs)} where the formula has {name(ours)}"
-    if formula.entries is not None and (times := theirs * formula.entries).constant():
+    if not theirs.simple():
+        said += " (a size written in as a number? take the sizes from F.shape)"
+    if formula.entries is not None and (times := theirs * formula.entries).constant() and times.simple():
         mean = "a mean" if times.c == 1 else f"{name(times)} times a mean"
         return f"{said}: {mean} over the {name(formula.entries)} entries, where the formula sums{formula.note}"
     if theirs in formula.known:
