@@ -354,6 +354,17 @@ def _step_no_brackets(image, optimizer, loss_fn, which):
     optimizer.step() if which != "step" else optimizer.step  # noqa: B018 (the slip)
 
 
+def _step_and_by_hand(image, optimizer, loss_fn):
+    step_ok(image, optimizer, loss_fn)
+    with torch.no_grad():
+        image -= 0.1 * image.grad
+
+
+def _step_new_rate(image, optimizer, loss_fn):
+    optimizer.param_groups[0]["lr"] = 1.0
+    step_ok(image, optimizer, loss_fn)
+
+
 WRONG = [
     # exercise 1: the content loss
     (checks.check_content_loss, lambda f, p: (f - p).pow(2).sum(), "off by a constant factor of 2: you multiply by 1 where the formula has 1/2", "content: no 1/2"),
@@ -490,6 +501,19 @@ WRONG = [
     (checks.check_total_variation, lambda x: (_d(x)[0].pow(2).sum() + _d(x)[1].pow(2).sum()) / _d(x)[0].numel(), "divided by dx's number of pairs", "tv: both by dx's count"),
     (checks.check_style_loss, _style_div(lambda n, m, h, w: 4 * 512**2 * m**2), "(a size written in as a number? take the sizes from F.shape): you divide by N² less", "style: N written as 512"),
     (checks.check_style_loss, lambda f, a: (gram_ok(f) - gram_ok(f)).pow(2).sum(), "0 on every input", "style: always 0"),
+    (checks.check_step, _step_and_by_hand, "the image moved more than optimizer.step() moved it", "step: a step and a change by hand"),
+    (checks.check_step, _step_new_rate, "a new learning rate", "step: a new learning rate"),
+    (checks.check_content_loss, lambda f, p: 0.5 * torch.linalg.norm(f - p, "fro") ** 2, "torch.linalg.norm(x, 'fro') takes 1-D or 2-D tensors only", "content: fro norm of 4-D"),
+    (checks.check_content_loss, lambda f, p: 0.5 * torch.dot(f - p, f - p), "torch.dot takes 1-D tensors only", "content: dot of 4-D"),
+    (checks.check_gram_matrix, lambda f: _x(f) @ _x(f).t(), ".t() works on 2-D tensors only", "gram: .t() on 3-D"),
+    (checks.check_gram_matrix, lambda f: (lambda x: x.mT @ x)(f.permute(0, 2, 3, 1).transpose(1, 2).view(1, -1, f.shape[1])), "use .reshape()", "gram: view after a permute"),
+    (checks.check_gram_matrix, lambda f: torch.einsum("ik,jk->ij", _x(f), _x(f)), "einsum wants one subscript per dimension", "gram: einsum of 2 subscripts"),
+    (checks.check_style_loss, lambda f, a: (gram_ok(f) - a).pow(2).sum() / 4 / _nm(f)[0] ** 2 * _nm(f)[1] ** 2, "you multiply by a size the formula divides by (operator precedence?", "style: / 4 / N**2 * M**2"),
+    (checks.check_style_loss, _style_div(lambda n, m, h, w: (2 * n * m) ^ 2), "`^` is bitwise XOR", "style: (2*N*M)^2"),
+    (checks.check_total_variation, lambda x: ((x[..., 1:, 1:] - x[..., 1:, :-1]) ** 2 + (x[..., 1:, 1:] - x[..., :-1, 1:]) ** 2).mean(), "cropped to (H-1) x (W-1)", "tv: cropped from the other corner"),
+    (checks.check_total_variation, lambda x: (_cropped(x)[0] ** 2 + _cropped(x)[1] ** 2).pow(1.25).sum(), "to the power 1.25", "tv: power 1.25"),
+    (checks.check_total_variation, lambda x: _d(x)[0].norm() + _d(x)[1].norm(), "the norms of dx and dy", "tv: norms"),
+    (checks.check_total_variation, lambda x: _d(x)[0].mean() ** 2 + _d(x)[1].mean() ** 2, "the mean difference, squared", "tv: mean, then squared"),
 ]
 
 

@@ -38,6 +38,16 @@ CAUSES = [
      "optimizer.zero_grad(), which handles that"),
     ("Can't call numpy() on Tensor that requires grad", ".numpy() leaves the graph: write the loss with torch "
      "operations, so that it stays a tensor the gradient can flow through"),
+    ("If dim is not specified but ord is", "torch.linalg.norm(x, 'fro') takes 1-D or 2-D tensors only: sum the "
+     "squares, (x ** 2).sum()"),
+    ("1D tensors expected", "torch.dot takes 1-D tensors only: flatten them first, or sum the products, "
+     "(x * y).sum()"),
+    ("t() expects a tensor with <= 2 dimensions", ".t() works on 2-D tensors only: transpose the last two "
+     "dimensions, F.transpose(1, 2) or F.mT"),
+    ("view size is not compatible", ".view() of a tensor whose memory is not in one piece (after a permute or a "
+     "transpose): use .reshape()"),
+    ("subscripts in the equation", "einsum wants one subscript per dimension: 'bnhw,bmhw->bnm' for feature maps "
+     "(1, N, H, W), 'bnk,bmk->bnm' for (1, N, H*W)"),
     ("batch2 tensor", "a matrix product of shapes that do not fit: " + GRAM),
     ("cannot be multiplied", "a matrix product of shapes that do not fit: " + GRAM),
     (MISMATCH, "two tensors of shapes that do not match in an elementwise operation: "

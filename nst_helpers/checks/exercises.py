@@ -153,11 +153,11 @@ def check_style_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -
     }
     formula = Formula(SHAPES, expected, PAPER, Monomial(1.0, TWO), known=known)
     diffs = [g - a for g, (_, a) in zip(grams, cases)]
-    xor = [(4 * n ^ 2 * (h * w) ^ 2, 4 * (n ^ 2) * ((h * w) ^ 2)) for _, n, h, w in SHAPES]
+    xor = [(4 * n ^ 2 * m ^ 2, 4 * (n ^ 2) * (m ^ 2), (2 * n * m) ^ 2, 4 * (n * m) ^ 2, 4 * n**2 * m ^ 2,
+            4 * n ^ 2 * m**2) for n, m in ((s[1], s[2] * s[3]) for s in SHAPES)]
     flat = [f.detach().reshape(1, -1, f.shape[1]) for f, _ in cases]
     diagnose(name, outs, formula, [
-        (XOR_N_M, [d.pow(2).sum() / x[0] for d, x in zip(diffs, xor)]),
-        (XOR_N_M, [d.pow(2).sum() / x[1] for d, x in zip(diffs, xor)]),
+        *[(XOR_N_M, [d.pow(2).sum() / x[i] for d, x in zip(diffs, xor)]) for i in range(len(xor[0]))],
         ("a + where the formula multiplies: 4 * N**2 * M**2",
          [d.pow(2).sum() / (4 * n**2 + (h * w) ** 2) for d, (_, n, h, w) in zip(diffs, SHAPES)]),
         ("square the differences: (G - A) ** 2", [c * d.abs().sum() for c, d in zip(scale, diffs)]),

@@ -9,6 +9,7 @@ import torch
 from .core import CheckFailed, ok, run
 
 LossFn = Callable[[torch.Tensor], torch.Tensor]
+LR = 0.1  # the check's SGD: each step moves the image by -LR times the gradient
 
 
 def check_step(fn: Callable[[torch.Tensor, torch.optim.Optimizer, LossFn], object]) -> None:
@@ -22,7 +23,7 @@ def check_step(fn: Callable[[torch.Tensor, torch.optim.Optimizer, LossFn], objec
         return (x - target).pow(2).sum()
 
     image = torch.zeros(1, 3, 2, 2, requires_grad=True)
-    optimizer = torch.optim.SGD([image], lr=0.1)
+    optimizer = torch.optim.SGD([image], lr=LR)
     reached: list[torch.Tensor] = []  # every gradient backpropagated to the image
     used: list[torch.Tensor | None] = []  # the image's .grad as each step used it (after a closure has run)
     image.register_hook(reached.append)
@@ -57,4 +58,8 @@ def check_step(fn: Callable[[torch.Tensor, torch.optim.Optimizer, LossFn], objec
                               "(backward() twice, or a scaled loss?): back-propagate loss_fn(image) once per step")
         raise CheckFailed(f"{name}: optimizer.step() used another gradient than that of loss_fn(image): "
                           "call loss_fn(image).backward() once per step")
+    ends = [*starts[1:], image.detach()]
+    if not all(torch.allclose(end, start - LR * grad) for start, end, grad in zip(starts, ends, grads)):
+        raise CheckFailed(f"{name}: the image moved more than optimizer.step() moved it (a change by hand, or a new "
+                          "learning rate, beside the step): let the optimiser alone change it")
     ok(name)

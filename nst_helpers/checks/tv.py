@@ -26,6 +26,7 @@ def _variants(x: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
     """What the usual slips compute on image ``x``."""
     dx, dy = x[..., :, 1:] - x[..., :, :-1], x[..., 1:, :] - x[..., :-1, :]
     cx, cy = x[..., :-1, 1:] - x[..., :-1, :-1], x[..., 1:, :-1] - x[..., :-1, :-1]  # cropped to (H-1) x (W-1)
+    bx, by = x[..., 1:, 1:] - x[..., 1:, :-1], x[..., 1:, 1:] - x[..., :-1, 1:]  # the same, from the other corner
     dc = x[:, 1:] - x[:, :-1]  # between channels
     summed = dx.pow(2).sum() + dy.pow(2).sum()
     return [
@@ -37,6 +38,17 @@ def _variants(x: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
         (CROPPED, cx.pow(2).mean() + cy.pow(2).mean()),
         (CROPPED, (cx.pow(2) + cy.pow(2)).mean()),
         (CROPPED, (cx.pow(2) + cy.pow(2)).sum()),
+        (CROPPED, bx.pow(2).mean() + by.pow(2).mean()),
+        (CROPPED, (bx.pow(2) + by.pow(2)).mean()),
+        (CROPPED, (bx.pow(2) + by.pow(2)).sum()),
+        ("to the power 1.25 (the TV of some codebases, on a crop to (H-1) x (W-1)): this exercise's TV is each "
+         "direction's mean of the squared differences", (cx.pow(2) + cy.pow(2)).pow(1.25).sum()),
+        ("to the power 1.25 (the TV of some codebases, on a crop to (H-1) x (W-1)): this exercise's TV is each "
+         "direction's mean of the squared differences", (cx.pow(2) + cy.pow(2)).pow(1.25).mean()),
+        ("the norms of dx and dy, square roots of their sums of squares: take each direction's mean of the "
+         "squares, dx.pow(2).mean()", dx.pow(2).sum().sqrt() + dy.pow(2).sum().sqrt()),
+        ("the mean difference, squared: square each difference first, then take the mean, dx.pow(2).mean()",
+         dx.mean().pow(2) + dy.mean().pow(2)),
         (ONLY.format("horizontal", "vertical"), dx.pow(2).mean()),
         (ONLY.format("vertical", "horizontal"), dy.pow(2).mean()),
         (ONLY.format("horizontal", "vertical") + " (summed: take the mean)", dx.pow(2).sum()),
@@ -55,6 +67,8 @@ def _variants(x: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
         ("absolute differences, summed: square them, and take each direction's mean", dx.abs().sum() + dy.abs().sum()),
         ("the square root of dx² + dy² (the isotropic TV of image denoising): this exercise's TV is the mean "
          "squared differences, with no root", (cx.pow(2) + cy.pow(2)).sqrt().mean()),
+        ("the square root of dx² + dy², summed (the isotropic TV of image denoising): this exercise's TV is each "
+         "direction's mean of the squared differences, with no root", (cx.pow(2) + cy.pow(2)).sqrt().sum()),
         ("the square root of the total variation: the formula has no root",
          (dx.pow(2).mean() + dy.pow(2).mean()).sqrt()),
         ("it wraps around the edges (torch.roll?): compare only neighbours inside the image, "
