@@ -515,6 +515,7 @@ WRONG = [
     (checks.check_total_variation, lambda x: _d(x)[0].norm() + _d(x)[1].norm(), "the norms of dx and dy", "tv: norms"),
     (checks.check_total_variation, lambda x: _d(x)[0].mean() ** 2 + _d(x)[1].mean() ** 2, "the mean difference, squared", "tv: mean, then squared"),
     (checks.check_style_loss, _style_div(lambda n, m, h, w: 4 * n * m**2), "1/(4*N*M²) where the formula has 1/(4*N²*M²): you divide by N less", "style: 1/(4 N M²), not 'missing the 4'"),
+    (checks.check_style_loss, _style_div(lambda n, m, h, w: 4 * n**2 * (h + w) ** 2), "not H + W", "style: M = H + W"),
 ]
 
 

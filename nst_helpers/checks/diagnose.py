@@ -150,9 +150,10 @@ def _normalisation(theirs: Monomial, formula: Formula) -> str:
             return f"{said}: the formula has no H or W{formula.note}"
         if which:
             return f"{said}: your M is {which[0]}, {MEANING['M']}{formula.note}"
-        return f"{said}: H and W to different powers, but M = H*W, so {power('M', abs(m))} is (H*W)**{abs(m)}"
+        return (f"{said}: H and W to different powers, but M = H*W, so {power('M', abs(m))} is "
+                f"(H*W)**{abs(m)}{formula.note}")
     if any(e > 0 for e in mine.values()) and all(e <= 0 for e in wanted.values()):
-        said += ": you multiply by a size the formula divides by (operator precedence? a / b * c is (a / b) * c)"
+        return f"{said}: you multiply by a size the formula divides by (operator precedence? a / b * c is (a / b) * c)"
     more, less, legend = [], [], []
     for atom, e in mine.items():
         if (d := e - wanted.get(atom, Fraction(0))) and atom in MEANING:

@@ -160,6 +160,8 @@ def check_style_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -
         *[(XOR_N_M, [d.pow(2).sum() / x[i] for d, x in zip(diffs, xor)]) for i in range(len(xor[0]))],
         ("a + where the formula multiplies: 4 * N**2 * M**2",
          [d.pow(2).sum() / (4 * n**2 + (h * w) ** 2) for d, (_, n, h, w) in zip(diffs, SHAPES)]),
+        ("M = H*W, the number of positions, not H + W",
+         [d.pow(2).sum() / (4 * n**2 * (h + w) ** 2) for d, (_, n, h, w) in zip(diffs, SHAPES)]),
         ("square the differences: (G - A) ** 2", [c * d.abs().sum() for c, d in zip(scale, diffs)]),
         ("square the differences: (G - A) ** 2", [c * d.sum() for c, d in zip(scale, diffs)]),
         (ROOT, [c * d.pow(2).sum().sqrt() for c, d in zip(scale, diffs)]),
