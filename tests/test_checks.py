@@ -15,7 +15,7 @@ import torch
 
 from nst_helpers import NSTError, checks, content_loss, gram_matrix, total_variation
 from nst_helpers.checks import CheckFailed, claim
-from nst_helpers.checks.diagnose import SHAPES
+from nst_helpers.checks.core import SHAPES
 
 # --- right answers, in the notations the notebooks' texts invite ---
 
@@ -141,6 +141,14 @@ RIGHT = [
     (checks.check_total_variation, lambda x: torch.diff(x, dim=-1).pow(2).mean() + torch.diff(x, dim=-2).pow(2).mean(), "tv: torch.diff"),
     (checks.check_total_variation, lambda x: sum(torch.nn.functional.mse_loss(a, b) for a, b in ((x[..., 1:], x[..., :-1]), (x[..., 1:, :], x[..., :-1, :]))), "tv: mse_loss"),
     (checks.check_total_variation, lambda x: tv_ok(x.double()), "tv: float64"),
+    # written for one image, as the notebooks' comments have it: a batch of two may fail, or see the first image only
+    (checks.check_gram_matrix, lambda f: (lambda x: (x @ x.T).unsqueeze(0))(f[0].reshape(f.shape[1], -1)), "gram: f[0]"),
+    (checks.check_gram_matrix, lambda f: (lambda x: (x @ x.T).unsqueeze(0))(f.view(f.shape[1], -1)), "gram: view(N, -1)"),
+    (checks.check_style_loss, lambda f, a: style_nm(f[:1], a[:1]), "style: the first image"),
+    (checks.check_total_variation, lambda x: tv_ok(x[0]), "tv: x[0]"),
+    (checks.check_total_variation, lambda x: (lambda y: (y[:, :, 1:] - y[:, :, :-1]).pow(2).mean() + (y[:, 1:] - y[:, :-1]).pow(2).mean())(x.squeeze(0)), "tv: squeeze(0), 3-D slices"),
+    # batched, as the package's are: one Gram matrix per image, one number for the batch
+    (checks.check_total_variation, lambda x: _tv_per_image(x).mean(), "tv: the mean of the images' TVs"),
 ]
 
 
@@ -365,6 +373,43 @@ def _step_new_rate(image, optimizer, loss_fn):
     step_ok(image, optimizer, loss_fn)
 
 
+def _gram_folded(f):  # the batch folded into the positions: one Gram matrix for all the images
+    x = f.transpose(0, 1).reshape(f.shape[1], -1)
+    return (x @ x.T).unsqueeze(0)
+
+
+def _tv_per_image(x):
+    dx, dy = _d(x)
+    return dx.pow(2).mean((1, 2, 3)) + dy.pow(2).mean((1, 2, 3))
+
+
+def _style_per_image(f, a):
+    _, n, h, w = f.shape
+    return ((gram_ok(f) - a).pow(2).sum((1, 2)) / (4 * n**2 * (h * w) ** 2)).squeeze(0)
+
+
+def _style_folded(f, a):
+    _, n, h, w = f.shape
+    return ((_gram_folded(f) - a).pow(2).sum()) / (4 * n**2 * (h * w) ** 2)
+
+
+def _gram_in_place(f):
+    f /= f.shape[2] * f.shape[3]
+    return gram_ok(f)
+
+
+def _tv_in_place(x):
+    x[..., 1:] -= x[..., :-1].clone()
+    return x[..., 1:].pow(2).mean()
+
+
+def _tv_conv(x):  # a difference kernel over all the colour channels at once: no groups=C
+    c = x.shape[1]
+    k = torch.tensor([[[[-1.0, 1.0]]]], dtype=x.dtype).repeat(c, c, 1, 1)
+    dx, dy = torch.nn.functional.conv2d(x, k), torch.nn.functional.conv2d(x, k.transpose(2, 3))
+    return dx.pow(2).mean() + dy.pow(2).mean()
+
+
 WRONG = [
     # exercise 1: the content loss
     (checks.check_content_loss, lambda f, p: (f - p).pow(2).sum(), "off by a constant factor of 2: you multiply by 1 where the formula has 1/2", "content: no 1/2"),
@@ -516,6 +561,31 @@ WRONG = [
     (checks.check_total_variation, lambda x: _d(x)[0].mean() ** 2 + _d(x)[1].mean() ** 2, "the mean difference, squared", "tv: mean, then squared"),
     (checks.check_style_loss, _style_div(lambda n, m, h, w: 4 * n * m**2), "1/(4*N*M²) where the formula has 1/(4*N²*M²): you divide by N less", "style: 1/(4 N M²), not 'missing the 4'"),
     (checks.check_style_loss, _style_div(lambda n, m, h, w: 4 * n**2 * (h + w) ** 2), "not H + W", "style: M = H + W"),
+
+    # a batch of two: each image its own Gram matrix, one number for a loss; exceptions with a known cause;
+    # diagnoses that name the slip, in the exercise's notation
+    (checks.check_gram_matrix, _gram_folded, "your Gram mixes the images of a batch (one Gram matrix for the whole batch on 2 images): reshape to (B, N, H*W)", "gram: batch folded into the positions"),
+    (checks.check_gram_matrix, lambda f: torch.einsum("bnhw,bmhw->nm", f, f).unsqueeze(0), "your Gram mixes the images of a batch", "gram: einsum summing the batch"),
+    (checks.check_total_variation, _tv_per_image, "one number expected, got one per image (shape (2,))", "tv: one per image"),
+    (checks.check_total_variation, lambda x: _tv_per_image(x).sum(), "the images' TVs added on a batch of 2", "tv: images' TVs added"),
+    (checks.check_style_loss, _style_per_image, "one number expected, got one per image", "style: one per image"),
+    (checks.check_style_loss, _style_folded, "your G mixes the images of a batch", "style: batch folded into G"),
+    (checks.check_content_loss, lambda f, p: 0.5 * (f - p).pow(2).sum(tuple(range(1, f.dim()))) if f.dim() == 4 and f.shape[0] > 1 else content_ok(f, p), "one number expected, got one per image", "content: one per image on a batch"),
+    (checks.check_gram_matrix, lambda f: torch.mm(_x(f), _x(f).mT), "torch.mm multiplies 2-D matrices only: for batched (b, N, H*W) tensors use torch.bmm or @", "gram: torch.mm on 3-D"),
+    (checks.check_gram_matrix, lambda f: gram_ok(f.resize_(1, f.shape[1], f.shape[2] * f.shape[3], 1)), "resize_() changes a tensor that requires grad in place: reshape it into a new tensor", "gram: resize_"),
+    (checks.check_step, lambda image, optimizer, loss_fn: optimizer.step(loss_fn), "optimizer.step(closure) calls closure() with no arguments, and loss_fn takes the image", "step: loss_fn as the closure"),
+    (checks.check_content_loss, lambda f, p: 0.5 * (f - p).pow(2).sum, "you wrote .sum instead of .sum()", "content: .sum without ()"),
+    (checks.check_style_loss, lambda f, a: (gram_ok(f) - a).pow(2).sum / 4, "you wrote .sum instead of .sum()", "style: .sum / 4"),
+    (checks.check_content_loss, lambda f, p: 1 // 2 * (f - p).pow(2).sum(), "integer division (1 // 2 == 0: write 0.5 or 1 / 2)", "content: 1 // 2"),
+    (checks.check_total_variation, lambda x: (x[..., 1:-1] - x[..., :-2]).pow(2).mean() + _d(x)[1].pow(2).mean(), "a slice off by one (1:-1 or :-2?) leaves out the last horizontal pair", "tv: a pair dropped"),
+    (checks.check_total_variation, lambda x: _d(x)[0].pow(2).mean() + (x[..., 2:, :] - x[..., 1:-1, :]).pow(2).mean(), "leaves out the first vertical pair", "tv: the first vertical pair dropped"),
+    (checks.check_total_variation, lambda x: (x[..., 1:] - x[..., :-2]).pow(2).mean() + _d(x)[1].pow(2).mean(), "slices of different lengths (off by one", "tv: slices of different lengths"),
+    (checks.check_total_variation, lambda x: _d(x)[0].pow(2).mean().sqrt() + _d(x)[1].pow(2).mean().sqrt(), "the square root of each direction's mean", "tv: sqrt of each mean"),
+    (checks.check_total_variation, _tv_conv, "a conv2d difference kernel without groups=3", "tv: conv2d without groups"),
+    (checks.check_gram_matrix, lambda f: gram_ok(f) + gram_ok(f).mT, "G + G^T doubles a symmetric G", "gram: G + G^T"),
+    (checks.check_style_loss, lambda f, a: (gram_ok(f) ** 2 - a**2).sum() / (4 * _nm(f)[0] ** 2 * _nm(f)[1] ** 2), "G² - A² is not (G - A)²", "style: G² - A²"),
+    (checks.check_gram_matrix, _gram_in_place, "compute a new tensor, x = F.reshape(b, N, H*W) / M, not F /= M", "gram: F /= M in place"),
+    (checks.check_total_variation, _tv_in_place, "compute a new tensor, dx = x[..., 1:] - x[..., :-1]", "tv: in place"),
 ]
 
 

@@ -3,22 +3,39 @@ exceptions it raises, each in one line with its fix."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import torch
+
+SHAPES = [(1, 3, 5, 7), (1, 5, 7, 3), (1, 7, 2, 5), (1, 2, 3, 11), (1, 6, 11, 2), (1, 11, 3, 2)]  # (1, N, H, W)
 
 NOT_WRITTEN = "not written yet: replace the `raise NotImplementedError` line with your code"
 XOR = "`^` is bitwise XOR in Python, not a power: write x ** 2 or x.pow(2)"
 GRAM = ("the Gram matrix is F F^T with F of shape (1, N, H*W): transpose the last two, F.transpose(1, 2) or F.mT "
         "(.T on a 3-D tensor reverses all three; torch.matmul(f, f) multiplies each H x W map by itself)")
 
+BRACKETS = "a method without its brackets, the method itself, not its value: you wrote .sum instead of .sum()"
 MISMATCH = "must match the size of tensor b"
+IN_PLACE = "leaf Variable that requires grad is being used in an in-place operation"
+
+
+def in_place(example: str) -> str:
+    """The in-place slip's cause, with the fix in the exercise's notation (``example``)."""
+    return ("an in-place operation (-=, +=, *=, .sub_()) on a tensor that requires grad: compute a new tensor, "
+            f"{example}")
+
+
 # (words in the exception's text, the cause and the fix): the exceptions a learner's slip raises most often
 CAUSES = [
     ("bitwise_xor", XOR),
-    ("leaf Variable that requires grad is being used in an in-place operation",
-     "an in-place operation (-=, +=, *=, .sub_()) on a tensor that requires grad: compute a new tensor, "
-     "d = F - P, not F -= P; only the optimiser changes the image"),
+    ("builtin_function_or_method'", BRACKETS),
+    ("'method'", BRACKETS),
+    (IN_PLACE, in_place("y = x * 2, not x *= 2")),
+    ("cannot resize variables that require grad", "resize_() changes a tensor that requires grad in place: "
+     "reshape it into a new tensor, F.reshape(b, N, H*W)"),
+    ("self must be a matrix", "torch.mm multiplies 2-D matrices only: for batched (b, N, H*W) tensors use "
+     "torch.bmm or @"),
     ("does not require grad and does not have a grad_fn",
      "backward() on a loss with no graph: it was computed under torch.no_grad() or from .detach(), .item() or "
      ".numpy(); compute the loss with gradients on"),
@@ -54,13 +71,32 @@ CAUSES = [
      "compare your shapes with the formula's (print x.shape)"),
 ]
 
+
+def _slices(text: str) -> str:
+    """A shape mismatch in the total variation: dx + dy, or a difference of two slices of different lengths."""
+    sizes = re.search(r"tensor a \((\d+)\) must match the size of tensor b \((\d+)\) at non-singleton dimension (\d)",
+                      text)
+    if sizes and int(sizes[3]) in (2, 3) and SHAPES[0][int(sizes[3])] not in (int(sizes[1]), int(sizes[2])):
+        return ("slices of different lengths (off by one: 1:-1 or :-2 on one side?): x[..., 1:] and x[..., :-1] "
+                "both hold W-1 entries (x[..., 1:, :] and x[..., :-1, :] H-1): subtract slices of the same length")
+    return ("dx (.., H, W-1) and dy (.., H-1, W) have different shapes: take each direction's mean on its own, "
+            "dx.pow(2).mean() + dy.pow(2).mean() (and subtract slices of the same length)")
+
+
 ELEMENTWISE = ("a matrix product (@, torch.matmul) where the formula works entry by entry: (F - P) ** 2 squares "
                "each entry; sum them with .sum()")
-CAUSES_IN = {  # causes particular to one exercise, looked up before the general ones
-    "content loss": [("batch2 tensor", ELEMENTWISE), ("cannot be multiplied", ELEMENTWISE)],
-    "style loss": [(MISMATCH, "G and A have different shapes: G is F F^T, (1, N, N) like A, not F^T F (M x M)")],
-    "total variation": [(MISMATCH, "dx (.., H, W-1) and dy (.., H-1, W) have different shapes: take each "
-                                   "direction's mean on its own, dx.pow(2).mean() + dy.pow(2).mean()")],
+CAUSES_IN: dict[str, list[tuple[str, str | Callable[[str], str]]]] = {  # particular to one exercise, looked up first
+    "content loss": [("batch2 tensor", ELEMENTWISE), ("cannot be multiplied", ELEMENTWISE),
+                     (IN_PLACE, in_place("d = F - P, not F -= P"))],
+    "Gram matrix": [(IN_PLACE, in_place("x = F.reshape(b, N, H*W) / M, not F /= M"))],
+    "style loss": [(MISMATCH, "G and A have different shapes: G is F F^T, (1, N, N) like A, not F^T F (M x M)"),
+                   (IN_PLACE, in_place("D = G - A, not G -= A or F /= M"))],
+    "total variation": [(MISMATCH, _slices), (IN_PLACE, in_place("dx = x[..., 1:] - x[..., :-1], not x -= ..."))],
+    "optimisation step": [("loss_fn() missing 1 required positional argument",
+                           "optimizer.step(closure) calls closure() with no arguments, and loss_fn takes the image: "
+                           "pass a closure that takes none and calls loss_fn(image) (def closure(): ...)"),
+                          (IN_PLACE, in_place("optimizer.step(), not image -= lr * image.grad: only the optimiser "
+                                              "changes the image"))],
 }
 
 
@@ -82,7 +118,7 @@ def explain(err: Exception, name: str = "") -> str:
         return NOT_WRITTEN
     for words, cause in CAUSES_IN.get(name, []) + CAUSES:
         if words in text:
-            return f"{cause}\n  ({original})"
+            return f"{cause(text) if callable(cause) else cause}\n  ({original})"
     return f"your function raised {original}"
 
 
@@ -99,9 +135,32 @@ def call(name: str, fn: Callable, *args: torch.Tensor) -> torch.Tensor:
     out = run(name, fn, *args)
     if out is None:
         raise CheckFailed(f"{name}: your function returned None; did you forget `return`?")
+    if callable(out):
+        raise CheckFailed(f"{name}: you returned {BRACKETS}")
     if not isinstance(out, torch.Tensor):
         raise CheckFailed(f"{name}: expected a torch tensor, got {type(out).__name__} (did you use .item() or numpy?)")
     return out
+
+
+BATCH = 2  # the size of the batch each check also runs on: the notebooks' answers get (1, ...) and the package's B
+
+
+def on_batch(fn: Callable, *args: torch.Tensor) -> torch.Tensor | None:
+    """``fn(*args)`` on a batch of BATCH images; None where it raises or returns no tensor. An answer written for
+    one image, as the notebooks' comments have it, need not take a batch; the checks fail only the answers that
+    handle one wrongly (its images mixed, one number per image)."""
+    try:
+        out = fn(*args)
+    except Exception:  # written for (1, ...) only: the notebooks never give it more
+        return None
+    return out if isinstance(out, torch.Tensor) else None
+
+
+def one_number(name: str, out: torch.Tensor | None) -> None:
+    """A loss of a batch is one number, not one per image."""
+    if out is not None and out.numel() == BATCH:
+        raise CheckFailed(f"{name}: one number expected, got one per image (shape {tuple(out.shape)}) on a batch of "
+                          f"{BATCH}: reduce over every dimension, the batch too (.sum() or .mean() with no dim)")
 
 
 def inputs(*shape: int, seed: int) -> torch.Tensor:

@@ -15,7 +15,6 @@ import torch
 
 from .core import CheckFailed
 
-SHAPES = [(1, 3, 5, 7), (1, 5, 7, 3), (1, 7, 2, 5), (1, 2, 3, 11), (1, 6, 11, 2), (1, 11, 3, 2)]  # (1, N, H, W)
 TOLERANCE = 1e-6  # relative: float32 arithmetic in the learner's code stays well inside it
 VARIANT_RTOL = 1e-3  # a slip's values match within this (an eps added inside a root, say); passing needs 1e-5
 SUPERSCRIPTS = {2: "²", 3: "³", 4: "⁴"}
@@ -194,7 +193,8 @@ def diagnose(name: str, outs: list[torch.Tensor], formula: Formula,
         raise CheckFailed(f"{name}: the result is NaN or infinite: a mean over an empty tensor (a difference along "
                           "an axis of size 1, such as the batch, dim 0?), or a division by zero")
     if all((o == 0).all() for o in outs):
-        raise CheckFailed(f"{name}: 0 on every input: does it compare a tensor with itself, or with a copy of it?")
+        raise CheckFailed(f"{name}: 0 on every input: an integer division (1 // 2 == 0: write 0.5 or 1 / 2), or a "
+                          "tensor compared with itself, or with a copy of it?")
     if (found := ratio_to(outs, formula.expected, formula.shapes)) is not None:
         raise CheckFailed(f"{name}: {_slip(found, formula)}")
     for message, values in variants:

@@ -1,6 +1,6 @@
 """The checks of exercises 1, 3 and 4 (notebooks 2 and 3): the content loss, the Gram matrix, one layer's style loss.
 
-Each runs the learner's function on the feature maps of `diagnose.SHAPES` and names what a wrong answer did.
+Each runs the learner's function on the feature maps of `core.SHAPES` and names what a wrong answer did.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from fractions import Fraction
 import torch
 
 from ..losses import content_loss, gram_matrix, style_layer_loss
-from .core import CheckFailed, call, differentiable, explain, inputs, ok
-from .diagnose import SHAPES, Formula, Monomial, close, diagnose
+from .core import BATCH, SHAPES, CheckFailed, call, differentiable, explain, inputs, ok, on_batch, one_number
+from .diagnose import Formula, Monomial, close, diagnose
 
 SQUARE = "square the differences: (F - P) ** 2, not abs(F - P) or F - P"
 ROOT = "the square root of the sum (torch.norm?): the formula sums the squares, with no root"
@@ -51,6 +51,8 @@ def check_content_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor])
     others = [
         ("the 1-D tensors of the hand example below", torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.0, 0.0, 0.0])),
         ("N x M matrices (2-D, the text's notation)", inputs(4, 15, seed=7), inputs(4, 15, seed=8).detach()),
+        (f"a batch of {BATCH}, feature maps ({BATCH}, N, H, W)", inputs(BATCH, 3, 5, 7, seed=9),
+         inputs(BATCH, 3, 5, 7, seed=10).detach()),
     ]
     for where, f, p in others:
         try:
@@ -59,6 +61,8 @@ def check_content_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor])
             raise CheckFailed(f"{name}: right on (1, N, H, W) feature maps, but on {where} "
                               f"{explain(err).splitlines()[-1].strip(' ()')}; it needs no shapes: "
                               "0.5 * ((F - P) ** 2).sum() works for any shape") from None
+        if f.dim() == 4 and isinstance(out, torch.Tensor):
+            one_number(name, out)
         if not isinstance(out, torch.Tensor) or not close([out], [content_loss(f.detach(), p)]):
             raise CheckFailed(f"{name}: right on (1, N, H, W) feature maps, but not on {where}: "
                               "sum over every entry, whatever the shape")
@@ -93,7 +97,9 @@ def check_gram_matrix(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
     scrambled = [f.reshape(1, -1, f.shape[1]) for f in fs]
     centred = [x - x.mean(-1, keepdim=True) for x in flat]
     formula = Formula(SHAPES, [gram_matrix(f) for f in fs], Monomial(1.0), Monomial(1.0, 0, 1, 1),
-                      note="; the paper's G is unnormalised (the style loss normalises)")
+                      note="; the paper's G is unnormalised (the style loss normalises)",
+                      known={Monomial(2.0): "G + G^T doubles a symmetric G (G^T = G already), as does a factor 2: "
+                                             "return F F^T alone"})
     diagnose(name, outs, formula, [
         (SCRAMBLED, [x.transpose(1, 2) @ x for x in scrambled]),
         ("you subtract each channel's mean (a covariance): the paper's G = F F^T takes the features as they are",
@@ -111,6 +117,12 @@ def check_gram_matrix(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
          [(x * x).sum(-1, keepdim=True).expand(1, x.shape[1], x.shape[1]) for x in flat]),
     ])
     differentiable(name, outs[0], feats[0])
+    batch = inputs(BATCH, *SHAPES[0][1:], seed=16)
+    out, per_image = on_batch(fn, batch), gram_matrix(batch.detach())  # one written for (1, N, H, W) may raise
+    if out is not None and (close([out.reshape(-1)], [per_image.sum(0).reshape(-1)])
+                            or out.shape == per_image.shape and not close([out], [per_image])):
+        raise CheckFailed(f"{name}: your Gram mixes the images of a batch (one Gram matrix for the whole batch on "
+                          f"{BATCH} images): reshape to (B, N, H*W), one Gram matrix per image")
     ok(name)
 
 
@@ -164,6 +176,8 @@ def check_style_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -
          [d.pow(2).sum() / (4 * n**2 * (h + w) ** 2) for d, (_, n, h, w) in zip(diffs, SHAPES)]),
         ("square the differences: (G - A) ** 2", [c * d.abs().sum() for c, d in zip(scale, diffs)]),
         ("square the differences: (G - A) ** 2", [c * d.sum() for c, d in zip(scale, diffs)]),
+        ("G² - A² is not (G - A)²: square the difference",
+         [c * (g.pow(2) - a.pow(2)).sum() for c, g, (_, a) in zip(scale, grams, cases)]),
         (ROOT, [c * d.pow(2).sum().sqrt() for c, d in zip(scale, diffs)]),
         ("A already is a Gram matrix: compare G with A itself, not with gram(A)",
          [c * (g - a @ a.transpose(1, 2)).pow(2).sum() for c, g, (_, a) in zip(scale, grams, cases)]),
@@ -173,4 +187,14 @@ def check_style_loss(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -
          [c * (x.transpose(1, 2) @ x - a).pow(2).sum() for c, x, (_, a) in zip(scale, flat, cases)]),
     ])
     differentiable(name, outs[0], first)
+    batch = inputs(BATCH, *SHAPES[0][1:], seed=26)
+    target = gram_matrix(inputs(BATCH, *SHAPES[0][1:], seed=36)).detach()
+    out = on_batch(fn, batch, target.clone())
+    one_number(name, out)
+    _, n, h, w = SHAPES[0]
+    folded = gram_matrix(batch.detach().transpose(0, 1).reshape(1, n, BATCH * h, w))  # one G of all the images
+    if out is not None and out.numel() == 1 and any(close([out.reshape(())], [style_layer_loss(folded, target, n, m)])
+                               for m in (h * w, BATCH * h * w)):
+        raise CheckFailed(f"{name}: your G mixes the images of a batch (one Gram matrix for {BATCH} images): reshape "
+                          "F to (B, N, H*W), one Gram matrix per image")
     ok(name)

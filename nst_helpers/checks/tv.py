@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from fractions import Fraction
 
 import torch
 
 from ..losses import total_variation
-from .core import CheckFailed, call, differentiable, inputs, ok
-from .diagnose import SHAPES, Formula, Monomial, diagnose
+from .core import BATCH, SHAPES, CheckFailed, call, differentiable, inputs, ok, on_batch, one_number
+from .diagnose import Formula, Monomial, close, diagnose
 
 PIXELS = ("divided by the pixel count: each direction has its own number of neighbour pairs, C*H*(W-1) and "
           "C*(H-1)*W: take each direction's mean")
@@ -22,9 +23,27 @@ SUMMED = ("summed: take each direction's mean, dx.pow(2).mean() + dy.pow(2).mean
 ONLY = "only the {} neighbours: add the {} differences too, each direction's mean"
 
 
+def _dropped(x: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
+    """Slices off by one: each direction whole, or without its first or its last pair of neighbours."""
+    def pairs(d: int) -> list[tuple[str, torch.Tensor]]:
+        a, b = x.narrow(d, 1, x.shape[d] - 1), x.narrow(d, 0, x.shape[d] - 1)
+        return [("", a - b), ("first", a.narrow(d, 1, a.shape[d] - 1) - b.narrow(d, 1, b.shape[d] - 1)),
+                ("last", a.narrow(d, 0, a.shape[d] - 1) - b.narrow(d, 0, b.shape[d] - 1))]
+    found = []
+    for (lost_x, dx), (lost_y, dy) in itertools.product(pairs(-1), pairs(-2)):
+        if lost_x or lost_y:
+            lost = [f"the {which} {axis} pair" for which, axis in ((lost_x, "horizontal"), (lost_y, "vertical"))
+                    if which]
+            found.append((f"a slice off by one (1:-1 or :-2?) leaves out {' and '.join(lost)} of each row or column: "
+                          "x[..., 1:] - x[..., :-1] takes all W-1 pairs, x[..., 1:, :] - x[..., :-1, :] all H-1",
+                          dx.pow(2).mean() + dy.pow(2).mean()))
+    return found
+
+
 def _variants(x: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
     """What the usual slips compute on image ``x``."""
     dx, dy = x[..., :, 1:] - x[..., :, :-1], x[..., 1:, :] - x[..., :-1, :]
+    gray = x.sum(1, keepdim=True)  # what a difference kernel applied across the colour channels sees
     cx, cy = x[..., :-1, 1:] - x[..., :-1, :-1], x[..., 1:, :-1] - x[..., :-1, :-1]  # cropped to (H-1) x (W-1)
     bx, by = x[..., 1:, 1:] - x[..., 1:, :-1], x[..., 1:, 1:] - x[..., :-1, 1:]  # the same, from the other corner
     dc = x[:, 1:] - x[:, :-1]  # between channels
@@ -75,6 +94,11 @@ def _variants(x: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
          "x[..., 1:] - x[..., :-1]", (x - x.roll(1, -1)).pow(2).mean() + (x - x.roll(1, -2)).pow(2).mean()),
         (CHANNELS, dc.pow(2).mean() + dx.pow(2).mean()),
         (CHANNELS, dc.pow(2).mean() + dy.pow(2).mean()),
+        ("the square root of each direction's mean: the formula adds the two means, with no root",
+         dx.pow(2).mean().sqrt() + dy.pow(2).mean().sqrt()),
+        ("a conv2d difference kernel without groups=3 adds the colour channels before the differences: pass "
+         "groups=3 with a (3, 1, kh, kw) kernel, one per channel", total_variation(gray)),
+        *_dropped(x),
     ]
 
 
@@ -96,4 +120,11 @@ def check_total_variation(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
                       note=" (the formula: dx.pow(2).mean() + dy.pow(2).mean())")
     diagnose(name, [out.reshape(()) for out in outs], formula, named)
     differentiable(name, outs[0].reshape(()), images[0])
+    batch = inputs(BATCH, *SHAPES[0][1:], seed=46).detach()
+    out = on_batch(fn, batch)
+    one_number(name, out)
+    per_image = sum(total_variation(image) for image in batch)
+    if out is not None and out.numel() == 1 and close([out.reshape(())], [per_image]):
+        raise CheckFailed(f"{name}: the images' TVs added on a batch of {BATCH}: the formula's means run over the "
+                          "batch too, dx.pow(2).mean() + dy.pow(2).mean() with no dim")
     ok(name)
