@@ -110,6 +110,12 @@ def _nm(f):
     return f.shape[1], f.shape[2] * f.shape[3]
 
 
+def _tv_conv_rgb(x):  # a difference kernel per colour channel, made for the notebook's RGB images
+    k = torch.tensor([[[[-1.0, 1.0]]]], dtype=x.dtype).repeat(3, 1, 1, 1)
+    dx, dy = (torch.nn.functional.conv2d(x, w, groups=3) for w in (k, k.transpose(2, 3)))
+    return dx.pow(2).mean() + dy.pow(2).mean()
+
+
 RIGHT = [
     (checks.check_content_loss, content_ok, "content: half the sum"),
     (checks.check_content_loss, lambda f, p: ((f - p) ** 2).sum() / 2, "content: ** 2, / 2"),
@@ -147,6 +153,7 @@ RIGHT = [
     (checks.check_style_loss, lambda f, a: style_nm(f[:1], a[:1]), "style: the first image"),
     (checks.check_total_variation, lambda x: tv_ok(x[0]), "tv: x[0]"),
     (checks.check_total_variation, lambda x: (lambda y: (y[:, :, 1:] - y[:, :, :-1]).pow(2).mean() + (y[:, 1:] - y[:, :-1]).pow(2).mean())(x.squeeze(0)), "tv: squeeze(0), 3-D slices"),
+    (checks.check_total_variation, _tv_conv_rgb, "tv: conv2d, groups=3, a kernel for RGB only"),
     # batched, as the package's are: one Gram matrix per image, one number for the batch
     (checks.check_total_variation, lambda x: _tv_per_image(x).mean(), "tv: the mean of the images' TVs"),
 ]
@@ -586,6 +593,8 @@ WRONG = [
     (checks.check_style_loss, lambda f, a: (gram_ok(f) ** 2 - a**2).sum() / (4 * _nm(f)[0] ** 2 * _nm(f)[1] ** 2), "G² - A² is not (G - A)²", "style: G² - A²"),
     (checks.check_gram_matrix, _gram_in_place, "compute a new tensor, x = F.reshape(b, N, H*W) / M, not F /= M", "gram: F /= M in place"),
     (checks.check_total_variation, _tv_in_place, "compute a new tensor, dx = x[..., 1:] - x[..., :-1]", "tv: in place"),
+    (checks.check_total_variation, lambda x: 3 * _tv_conv_rgb(x), "per-channel means added over the C channels", "tv: RGB only, per channel"),
+    (checks.check_total_variation, lambda x: 2 * _tv_conv_rgb(x), "off by a constant factor of 2", "tv: RGB only, factor 2"),
 ]
 
 

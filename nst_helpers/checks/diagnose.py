@@ -85,9 +85,11 @@ def fit(ratios: list[float], shapes: list[tuple[int, ...]]) -> Monomial | None:
     if not all(math.isfinite(r) and r != 0 for r in ratios) or len({r > 0 for r in ratios}) != 1:
         return None
     sizes = torch.tensor([s[1:] for s in shapes], dtype=torch.float64).log()
-    design = torch.cat([torch.ones(len(shapes), 1, dtype=torch.float64), sizes], 1)
+    varying = (sizes != sizes[0]).any(0)  # a size the same in every input (3 channels, say) is in the constant
+    design = torch.cat([torch.ones(len(shapes), 1, dtype=torch.float64), sizes[:, varying]], 1)
     logs = torch.tensor([math.log(abs(r)) for r in ratios], dtype=torch.float64).unsqueeze(1)
-    exponents = torch.linalg.lstsq(design, logs).solution.flatten()[1:]
+    exponents = torch.zeros(3, dtype=torch.float64)
+    exponents[varying] = torch.linalg.lstsq(design, logs).solution.flatten()[1:]
     unit = Monomial(1.0, *(Fraction(round(2 * e.item()), 2) for e in exponents))
     c = math.exp(sum(math.log(abs(r) / unit(s)) for r, s in zip(ratios, shapes)) / len(shapes))
     simple = Fraction(c).limit_denominator(64)  # 1/2, 4, 1/4 exactly, so that they compare equal

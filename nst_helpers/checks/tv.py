@@ -102,29 +102,45 @@ def _variants(x: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
     ]
 
 
+RGB = [(1, 3, h, w) for _, _, h, w in SHAPES]  # the notebook's images: an answer may take 3 channels only
+
+
+def _run(name: str, fn: Callable) -> tuple[list[tuple[int, ...]], list[torch.Tensor], list[torch.Tensor]]:
+    """The shapes, the images and ``fn``'s results: on SHAPES, or, for an answer that takes 3 channels only (a
+    conv2d kernel made for RGB), on RGB images of the same heights and widths."""
+    try:
+        images = [inputs(*s, seed=i + 40) for i, s in enumerate(SHAPES)]
+        return SHAPES, images, [call(name, fn, image) for image in images]
+    except CheckFailed as failed:
+        try:
+            images = [inputs(*s, seed=i + 40) for i, s in enumerate(RGB)]
+            return RGB, images, [call(name, fn, image) for image in images]
+        except CheckFailed:
+            raise failed from None
+
+
 def check_total_variation(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
     """``fn(image)``: the total variation as the package's `total_variation` (its default) computes it: the mean
     squared difference between horizontal neighbours plus the mean squared difference between vertical neighbours,
     over every channel and every pair inside the image."""
     name = "total variation"
-    images = [inputs(*s, seed=i + 40) for i, s in enumerate(SHAPES)]
-    outs = [call(name, fn, image) for image in images]
+    shapes, images, outs = _run(name, fn)
     if outs[0].numel() != 1:
         raise CheckFailed(f"{name}: should be one number, got shape {tuple(outs[0].shape)}: add the two directions' "
                           "means")
     per_image = [_variants(image.detach()) for image in images]
     named = [(message, [found[i][1] for found in per_image]) for i, (message, _) in enumerate(per_image[0])]
     per_channel = "per-channel means added over the C channels: take each direction's mean over every channel too"
-    formula = Formula(SHAPES, [total_variation(x.detach()) for x in images], symbols={"N": "C"}, what="images",
-                      known={Monomial(1.0, Fraction(1)): per_channel},
+    formula = Formula(shapes, [total_variation(x.detach()) for x in images], symbols={"N": "C"}, what="images",
+                      known={Monomial(1.0, Fraction(1)) if shapes is SHAPES else Monomial(3.0): per_channel},
                       note=" (the formula: dx.pow(2).mean() + dy.pow(2).mean())")
     diagnose(name, [out.reshape(()) for out in outs], formula, named)
     differentiable(name, outs[0].reshape(()), images[0])
     batch = inputs(BATCH, *SHAPES[0][1:], seed=46).detach()
     out = on_batch(fn, batch)
     one_number(name, out)
-    per_image = sum(total_variation(image) for image in batch)
-    if out is not None and out.numel() == 1 and close([out.reshape(())], [per_image]):
+    added = sum(total_variation(image) for image in batch)  # each image's TV, added
+    if out is not None and out.numel() == 1 and close([out.reshape(())], [added]):
         raise CheckFailed(f"{name}: the images' TVs added on a batch of {BATCH}: the formula's means run over the "
                           "batch too, dx.pow(2).mean() + dy.pow(2).mean() with no dim")
     ok(name)
