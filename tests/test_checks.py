@@ -586,6 +586,7 @@ WRONG = [
     (checks.check_content_loss, lambda f, p: 1 // 2 * (f - p).pow(2).sum(), "integer division (1 // 2 == 0: write 0.5 or 1 / 2)", "content: 1 // 2"),
     (checks.check_total_variation, lambda x: (x[..., 1:-1] - x[..., :-2]).pow(2).mean() + _d(x)[1].pow(2).mean(), "a slice off by one (1:-1 or :-2?) leaves out the last horizontal pair", "tv: a pair dropped"),
     (checks.check_total_variation, lambda x: _d(x)[0].pow(2).mean() + (x[..., 2:, :] - x[..., 1:-1, :]).pow(2).mean(), "leaves out the first vertical pair", "tv: the first vertical pair dropped"),
+    (checks.check_total_variation, lambda x: (x[..., 1:-1] - x[..., :-2]).pow(2).mean(), "NaN only where H or W is 2 ((1, 6, 11, 2), (1, 11, 3, 2)): a slice off by one", "tv: a pair dropped, one direction only"),
     (checks.check_total_variation, lambda x: (x[..., 1:] - x[..., :-2]).pow(2).mean() + _d(x)[1].pow(2).mean(), "slices of different lengths (off by one", "tv: slices of different lengths"),
     (checks.check_total_variation, lambda x: _d(x)[0].pow(2).mean().sqrt() + _d(x)[1].pow(2).mean().sqrt(), "the square root of each direction's mean", "tv: sqrt of each mean"),
     (checks.check_total_variation, _tv_conv, "a conv2d difference kernel without groups=3", "tv: conv2d without groups"),

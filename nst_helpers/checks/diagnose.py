@@ -191,7 +191,12 @@ def diagnose(name: str, outs: list[torch.Tensor], formula: Formula,
     for message, values in variants:
         if close(outs, values, rtol=VARIANT_RTOL):
             raise CheckFailed(f"{name}: {message}")
-    if not all(torch.isfinite(o).all() for o in outs):
+    nan = [s for o, s in zip(outs, formula.shapes) if not torch.isfinite(o).all()]
+    if nan and len(nan) < len(outs) and all(2 in s[2:] for s in nan):
+        raise CheckFailed(f"{name}: NaN only where H or W is 2 ({', '.join(map(str, nan))}): a slice off by one "
+                          "(1:-1 or :-2?) leaves no pairs of neighbours there; x[..., 1:] - x[..., :-1] takes all W-1 "
+                          "pairs")
+    if nan:
         raise CheckFailed(f"{name}: the result is NaN or infinite: a mean over an empty tensor (a difference along "
                           "an axis of size 1, such as the batch, dim 0?), or a division by zero")
     if all((o == 0).all() for o in outs):
