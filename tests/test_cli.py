@@ -1,6 +1,8 @@
 """The `nst` command end to end: runs, and one bad input per argument (one line on stderr, exit 2)."""
 
 import ast
+import errno
+import os
 import shutil
 import signal
 import subprocess
@@ -13,7 +15,7 @@ import torch
 from PIL import Image
 
 import nst_helpers
-from nst_helpers import ImageError, Objective, save_image
+from nst_helpers import Objective, load_image, optimize_image, save_image
 from nst_helpers import objective as objective_module
 from nst_helpers.cli import fast as fast_command
 from nst_helpers.cli import main
@@ -21,7 +23,7 @@ from nst_helpers.cli import transfer as transfer_command
 from nst_helpers.fast import TRAINING, TransformNet, load_network, save_network, train
 from nst_helpers.fast.train import LAYERS
 
-from .conftest import CONTENT, STYLE
+from .conftest import CONTENT, STYLE, guard_against_hanging
 
 FAST = ["--size", "32", "--steps", "3"]
 
@@ -246,13 +248,14 @@ def test_if_saving_fails_after_the_run_the_image_goes_elsewhere_and_says_where(c
     elsewhere = tmp_path / "tmp"
     elsewhere.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(elsewhere))
+    link = os.link
 
-    def save(image, path):
-        if Path(path) == out_path or (not beside and Path(path).parent == tmp_path):
-            raise ImageError(f"cannot save {path}: No space left on device")
-        return save_image(image, path)
+    def full(src, dst):  # the last step of a save
+        if Path(dst) == out_path or (not beside and Path(dst).parent == tmp_path):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return link(src, dst)
 
-    monkeypatch.setattr(transfer_command, "save_image", save)
+    monkeypatch.setattr(os, "link", full)
     code, _, err = run(capsys, "transfer", CONTENT, STYLE, "-o", out_path, *FAST)
     assert code == 2
     assert err.count("\n") == 1 and err.startswith(f"nst: error: cannot save {out_path}: No space left on device; wrote ")
@@ -260,6 +263,24 @@ def test_if_saving_fails_after_the_run_the_image_goes_elsewhere_and_says_where(c
     assert saved.parent == (tmp_path if beside else elsewhere) and saved.name.startswith("out-")
     with Image.open(saved) as image:
         assert max(image.size) == 32 and image.format == "PNG"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["tmp", *[saved.name][:beside]])  # nothing else
+
+
+def test_an_image_another_run_writes_meanwhile_is_kept_and_this_one_saved_beside_it(capsys, tmp_path, monkeypatch):
+    out_path = tmp_path / "out.png"
+    save_image(torch.zeros(1, 3, 4, 4), out_path)  # an earlier result, which this run may replace
+
+    def optimize_while_another_run_saves(*args, **kwargs):
+        save_image(torch.ones(1, 3, 4, 4), out_path)
+        return optimize_image(*args, **kwargs)
+
+    monkeypatch.setattr(transfer_command, "optimize_image", optimize_while_another_run_saves)
+    code, _, err = run(capsys, "transfer", CONTENT, STYLE, "-o", out_path, *FAST)
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith(f"nst: error: cannot save {out_path}: another run wrote it meanwhile; wrote ")
+    assert load_image(out_path).min() == 1  # the other run's result, kept
+    with Image.open(err.split("; wrote ")[1].removesuffix(" instead\n")) as image:
+        assert max(image.size) == 32
 
 
 @pytest.mark.parametrize("content", [torch.zeros(3), {"epoch": 3}])
@@ -384,6 +405,86 @@ def test_a_network_that_appears_during_training_is_kept_and_the_new_one_saved_be
     assert model.read_bytes() == b"another run's network"
     saved = Path(err.split("; wrote ")[1].removesuffix(" instead\n"))
     assert saved.parent == tmp_path and saved.suffix == ".pt" and load_network(saved).info["steps"] == 2
+
+
+@pytest.mark.parametrize("failures", [1, 2])
+def test_a_network_whose_save_fails_in_any_way_is_saved_elsewhere_and_said_in_one_line(
+        capsys, tmp_path, monkeypatch, photo_folder, failures):
+    model, elsewhere = tmp_path / "style.pt", tmp_path / "tmp"
+    elsewhere.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(elsewhere))
+    save, calls = torch.save, []
+
+    def full(*args, **kwargs):  # what torch.save raises on a full disk: a RuntimeError, not an OSError
+        calls.append(1)
+        if len(calls) <= failures:
+            raise RuntimeError("[enforce fail at inline_container.cc:626] . unexpected pos 64\nC++ frames")
+        return save(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", full)
+    code, _, err = run(capsys, "train", STYLE, "-o", model, "--photos", photo_folder, *TRAIN_FAST)
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"nst: error: cannot save {model}: [enforce fail at inline_container.cc:626] . unexpected pos")
+    saved = Path(err.split("; wrote ")[1].removesuffix(" instead\n"))
+    assert saved.parent == (tmp_path if failures == 1 else elsewhere) and saved.suffix == ".pt"
+    assert load_network(saved).info["steps"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["photos", "tmp", *[saved.name][:2 - failures]])
+
+
+def test_a_network_whose_folder_is_removed_during_training_goes_to_the_temporary_folder(
+        capsys, tmp_path, monkeypatch, photo_folder):
+    folder, elsewhere = tmp_path / "out", tmp_path / "tmp"
+    folder.mkdir()
+    elsewhere.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(elsewhere))
+
+    def train_while_the_folder_goes(*args, **kwargs):
+        folder.rmdir()
+        return train(*args, **kwargs)
+
+    monkeypatch.setattr(fast_command, "train", train_while_the_folder_goes)
+    code, _, err = run(capsys, "train", STYLE, "-o", folder / "style.pt", "--photos", photo_folder, *TRAIN_FAST)
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith(f"nst: error: cannot save {folder / 'style.pt'}: No such file or directory; wrote {elsewhere}")
+    assert load_network(err.split("; wrote ")[1].removesuffix(" instead\n")).info["steps"] == 2
+
+
+def test_two_trainings_saving_one_file_at_once_keep_both_networks(capsys, tmp_path, monkeypatch, photo_folder):
+    model = tmp_path / "style.pt"
+    save = torch.save
+
+    def another_run_saves_meanwhile(*args, **kwargs):  # the other run's whole save, within this one's
+        monkeypatch.setattr(torch, "save", save)
+        save_network(TransformNet(), model, style="the other run's")
+        return save(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", another_run_saves_meanwhile)
+    code, _, err = run(capsys, "train", STYLE, "-o", model, "--photos", photo_folder, *TRAIN_FAST)
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith(f"nst: error: cannot save {model}: a file of that name appeared during the run; wrote ")
+    assert load_network(model).info == {"style": "the other run's"}
+    saved = Path(err.split("; wrote ")[1].removesuffix(" instead\n"))
+    assert saved.parent == tmp_path and load_network(saved).info["steps"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["photos", "style.pt", saved.name])
+
+
+def test_training_opens_only_the_regular_files_of_its_photo_folder(capsys, tmp_path, photo_folder):
+    os.mkfifo(photo_folder / "pipe.jpg")  # would wait for a writer forever
+    (photo_folder / "folder.png").mkdir()
+    with guard_against_hanging():
+            code, out, err = run(capsys, "train", STYLE, "-o", tmp_path / "style.pt", "--photos", photo_folder,
+                             *TRAIN_FAST)
+    assert code == 0, err
+    assert "crops of 1 photos" in out
+
+
+def test_an_unreadable_photo_folder_is_one_line(capsys, tmp_path, monkeypatch, photo_folder):
+    def denied(self):
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "iterdir", denied)  # as chmod 000 would, for a user other than root
+    code, _, err = run(capsys, "train", STYLE, "-o", tmp_path / "style.pt", "--photos", photo_folder, *TRAIN_FAST)
+    assert code == 2 and err == f"nst: error: --photos {photo_folder}: cannot read it: Permission denied\n"
 
 
 def _free_for(need: int) -> int:
