@@ -187,7 +187,7 @@ def load_image(source: ImageSource, size: int | None = None, device: str | torch
     else:
         raise ImageError(f"cannot load an image from a {type(source).__name__}; give a path, URL, PIL image or array")
     if getattr(image, "n_frames", 1) > 1:
-        name = getattr(image, "filename", "image") or "image"
+        name = source if isinstance(source, (str, os.PathLike)) else getattr(image, "filename", "") or "image"
         warnings.warn(f"{name} has {image.n_frames} frames: using the first", stacklevel=2)
         image.seek(0)
     image = resize(to_rgb(image), size)

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import pytest
@@ -127,6 +128,68 @@ def test_console_script_is_installed():
     proc = subprocess.run([nst, "transfer", "missing.png", "missing.png", "-o", "x.png"], capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip() == "nst: error: image file not found: missing.png"
+
+
+INTERRUPT_TORCH = """import sys
+class Interrupt:  # Ctrl-C while torch is still loading
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch":
+            raise KeyboardInterrupt
+sys.meta_path.insert(0, Interrupt())
+from nst_helpers.cli import main
+sys.exit(main())
+"""
+
+
+def _torchscript(folder: Path) -> Path:
+    path = folder / "scripted.pt"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # TorchScript is deprecated, and still in use
+        torch.jit.save(torch.jit.trace(torch.nn.Conv2d(3, 3, 1), torch.rand(1, 3, 4, 4)), path)
+    return path
+
+
+ONE_LINE = {  # argv, the start of the line; each run in a new process, whose HOME cannot be written
+    "no matplotlib's cache warnings": (["-m", "nst_helpers.cli", "transfer", "missing.png", STYLE, "-o", "o.png"],
+                                       "nst: error: image file not found: missing.png"),
+    "a TorchScript file as a network": (["-m", "nst_helpers.cli", "stylize", CONTENT, "--model", "SCRIPTED", "-o",
+                                         "o.png"], "nst: error: could not read "),
+    "a TorchScript file as weights": (["-m", "nst_helpers.cli", "transfer", CONTENT, STYLE, "--weights", "SCRIPTED",
+                                       "-o", "o.png"], "nst: error: could not read weights from "),
+    "nst bench with a bad option": (["-m", "nst_helpers.cli", "bench", "--bogus"],
+                                    "nst bench: error: unrecognized arguments: --bogus"),
+    "Ctrl-C while torch loads": (["-c", INTERRUPT_TORCH, "doctor"], "nst: interrupted; nothing written"),
+}
+
+
+@pytest.mark.parametrize("name", ONE_LINE)
+def test_an_error_is_one_line_whatever_the_environment(tmp_path, name):
+    argv, line = ONE_LINE[name]
+    argv = [str(_torchscript(tmp_path)) if a == "SCRIPTED" else str(a) for a in argv]
+    (tmp_path / "home").write_text("a file, so nothing can be made in it")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MPL", "XDG_"))} | {
+        "HOME": str(tmp_path / "home"), "PYTHONPATH": str(Path(nst_helpers.__file__).parents[1])}
+    proc = subprocess.run([sys.executable, *argv], capture_output=True, text=True, env=env, cwd=Path(__file__).parents[1])
+    assert proc.returncode in (2, 128 + signal.SIGINT), proc.stderr
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(line), proc.stderr
+    assert proc.stdout == ""
+
+
+def test_the_package_loads_torch_and_matplotlib_only_when_a_name_needs_them():
+    check = ("import sys, nst_helpers.cli; loaded = lambda: sorted({'torch', 'matplotlib'} & set(sys.modules)); "
+             "print(loaded()); nst_helpers.load_image; print(loaded()); nst_helpers.show_images; print(loaded())")
+    proc = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
+                          env=os.environ | {"PYTHONPATH": str(Path(nst_helpers.__file__).parents[1])})
+    assert proc.stdout.splitlines() == ["[]", "['torch']", "['matplotlib', 'torch']"], proc.stderr
+    assert all(getattr(nst_helpers, name) is not None for name in nst_helpers.__all__)
+
+
+def test_a_warning_after_a_success_is_one_line(capsys, tmp_path):
+    frames = [Image.new("RGB", (32, 24), colour) for colour in ("red", "blue")]
+    frames[0].save(tmp_path / "moving.gif", save_all=True, append_images=frames[1:])
+    code, out, err = run(capsys, "stylize", tmp_path / "moving.gif", "--model", "mosaic", "-o", tmp_path / "o.png")
+    assert code == 0 and out.startswith("wrote ")
+    assert err == f"nst: warning: {tmp_path / 'moving.gif'} has 2 frames: using the first\n"
 
 
 # --- nothing lost, nothing overwritten ------------------------------------------------------------
