@@ -103,3 +103,10 @@ def save(path: Path, write: Writer, before: Stamp | str = ANY) -> tuple[Path, st
         with contextlib.suppress(NSTError):
             return write_file(folder / f"{path.stem[:100]}-{secrets.token_hex(4)}{path.suffix}", write, None), problem
     raise NSTError(f"{problem}; nor could a copy be saved beside it or in {tempfile.gettempdir()}")
+
+
+def save_new(path: Path, write: Writer) -> tuple[Path, str | None]:
+    """`save` a new file (the explorers' Save), its folder made if need be: a file of that name is never replaced."""
+    with contextlib.suppress(OSError):  # where the folder cannot be made, `save` finds another place
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return save(path, write, before=None)

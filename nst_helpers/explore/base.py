@@ -8,7 +8,6 @@ explorers share one network per pooling (`network`).
 
 from __future__ import annotations
 
-import contextlib
 import html
 import io
 import threading
@@ -30,7 +29,7 @@ from ..images import image_writer
 from ..optimize import Result
 from ..plotting import plot_terms
 from ..profiles import profile
-from ..saving import save
+from ..saving import save_new
 from ..vgg import VGG
 from .controls import placeholder, png
 
@@ -75,15 +74,6 @@ def loss_plot(history: Mapping[str, Sequence[float]], log: bool = True) -> bytes
 
 
 _PLOT_LOCK = threading.Lock()
-
-
-def save_result(image: torch.Tensor, path: Path) -> tuple[Path, str | None]:
-    """Save an explorer's ``image`` as the PNG ``path``, its folder made if need be, by `saving.save`: a file of that
-    name is never replaced, and where ``path`` cannot be written the image goes beside it or in the temporary folder.
-    Returns where it went and, if not to ``path``, why."""
-    with contextlib.suppress(OSError):  # where it cannot be made, `save` finds another place
-        path.parent.mkdir(parents=True, exist_ok=True)
-    return save(path, image_writer(image), before=None)
 
 
 @dataclass(kw_only=True)
@@ -276,13 +266,14 @@ class Explorer:
                       layout=W.Layout(margin="0 10px 0 0"))
 
     def save(self) -> Path | None:
-        """Write the last result to ``output_dir`` (``outputs/``) as PNG (`save_result`); returns the path."""
+        """Write the last result to ``output_dir`` (``outputs/``) as PNG (`saving.save_new`); returns the path."""
         if self.image is None:
             self.say("Nothing to save yet: press Run first.", "warning")
             return None
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         try:
-            path, problem = save_result(self.image, self.output_dir / f"{self.name}_{self.runs[0].slug}_{stamp}.png")
+            name = f"{self.name}_{self.runs[0].slug}_{stamp}.png"
+            path, problem = save_new(self.output_dir / name, image_writer(self.image))
         except NSTError as err:
             self._error(f"could not save: {err}")
             return None

@@ -19,9 +19,10 @@ import torch
 from ..errors import NSTError
 from ..fast.network import TransformNet, load_network, shipped_networks, stylize
 from ..folders import output_dir, shipped_images
-from ..images import load_image
+from ..images import image_writer, load_image
 from ..profiles import profile
-from .base import PREVIEW_PX, save_result
+from ..saving import save_new
+from .base import PREVIEW_PX
 from .controls import ImagePicker, box, placeholder, png, size_slider
 
 DEFAULT_NETWORK = "starry_night"  # the network the fast mode opens with: the painting of notebooks 3-5
@@ -125,13 +126,13 @@ class FastExplorer:
         self.status.value = f"<small>{name} · {w}x{h} px · {ms:.0f} ms</small>"
 
     def save(self) -> Path | None:
-        """Write the stylised photo to ``outputs/`` as PNG (`save_result`); returns the path."""
+        """Write the stylised photo to ``outputs/`` as PNG (`saving.save_new`); returns the path."""
         if self.image is None:
             self._error("Nothing to save yet: pick a photo and a network first.")
             return None
         name = f"fast_{self.picker.choice().stem}_{self.network.value}_{datetime.now():%H%M%S}.png"
         try:
-            path, problem = save_result(self.image, self.output_dir / name)
+            path, problem = save_new(self.output_dir / name, image_writer(self.image))
         except NSTError as err:
             self._error(str(err))
             return None
