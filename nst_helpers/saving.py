@@ -13,6 +13,7 @@ import contextlib
 import errno
 import os
 import secrets
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,7 @@ from .errors import NSTError
 
 TEMP_PREFIX = ".nst-save-"  # short: a long file name must still leave room for the temporary one
 NO_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK}  # hard links are not to be had there
+FULL = 1 << 20  # bytes: a disk with less free when a write fails is full
 ANY = "any"  # `write_file`'s ``before`` when the target may be replaced whatever it holds
 
 Writer = Callable[[BinaryIO], object]  # writes a file's bytes to an open binary file
@@ -37,10 +39,15 @@ def stamp(path: str | os.PathLike) -> Stamp:
     return s.st_dev, s.st_ino, s.st_mtime_ns, s.st_size
 
 
-def _reason(err: Exception) -> str:
-    """``err`` in a few words on one line: torch.save's RuntimeError has lines of C++ context."""
+def _reason(err: Exception, folder: Path) -> str:
+    """``err`` in a few words on one line: torch.save's RuntimeError has lines of C++ context, and on a full disk
+    says only "unexpected pos", so a disk found full is said too."""
     text = getattr(err, "strerror", None) or str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
+    text = text.splitlines()[0] if text else type(err).__name__
+    with contextlib.suppress(OSError):
+        if not isinstance(err, OSError) and shutil.disk_usage(folder).free < FULL:
+            return f"No space left on device ({text})"
+    return text
 
 
 def _create(folder: Path) -> tuple[int, Path]:
@@ -84,7 +91,7 @@ def write_file(path: str | os.PathLike, write: Writer, before: Stamp | str = ANY
             write(f)
         _publish(tmp, path, before)
     except Exception as err:
-        raise error(f"cannot save {path}: {_reason(err)}") from None
+        raise error(f"cannot save {path}: {_reason(err, path.parent)}") from None
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):

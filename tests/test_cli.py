@@ -494,6 +494,33 @@ def test_a_network_whose_save_fails_in_any_way_is_saved_elsewhere_and_said_in_on
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["photos", "tmp", *[saved.name][:2 - failures]])
 
 
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 64 KiB file system of its own (a tmpfs), where a mount is allowed (root on Linux); the test is skipped
+    elsewhere (the tests above simulate the full disk)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mount = ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)]
+    if not shutil.which("mount") or subprocess.run(mount, capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    yield disk
+    subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_a_network_too_large_for_its_disk_goes_to_the_temporary_folder(capsys, tmp_path, monkeypatch, photo_folder,
+                                                                       small_disk):
+    elsewhere = tmp_path / "tmp"
+    elsewhere.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(elsewhere))
+    model = small_disk / "style.pt"  # about 0.57 MB: torch.save fails part way, with a RuntimeError
+    code, _, err = run(capsys, "train", STYLE, "-o", model, "--photos", photo_folder, *TRAIN_FAST)
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith(f"nst: error: cannot save {model}: No space left on device ([enforce fail at "), err
+    saved = Path(err.split("; wrote ")[1].removesuffix(" instead\n"))
+    assert saved.parent == elsewhere and load_network(saved).info["steps"] == 2
+    assert list(small_disk.iterdir()) == []  # no partial file left
+
+
 def test_a_network_whose_folder_is_removed_during_training_goes_to_the_temporary_folder(
         capsys, tmp_path, monkeypatch, photo_folder):
     folder, elsewhere = tmp_path / "out", tmp_path / "tmp"
