@@ -60,21 +60,22 @@ def _create(folder: Path) -> tuple[int, Path]:
 
 
 def _publish(tmp: Path, path: Path, before: Stamp | str) -> None:
-    """Rename ``tmp`` to ``path`` if ``path`` is still as it was ``before`` (`stamp`; ANY: whatever it is). Where
-    nothing was, a hard link puts it there only if nothing has appeared since, in one step."""
-    if before is None:
-        try:
-            os.link(tmp, path)
-            return
-        except FileExistsError:
-            raise FileExistsError("a file of that name appeared during the run") from None
-        except OSError as err:
-            if err.errno not in NO_LINKS:
-                raise
-            if os.path.lexists(path):  # a file system without hard links: check, then rename
+    """Rename ``tmp`` to ``path`` if ``path`` is still as it was ``before`` (`stamp`), or has gone; with ANY, whatever
+    it is. Where nothing is, a hard link puts the file there only if nothing has appeared since, in one step."""
+    if before != ANY:
+        now = stamp(path)
+        if now is not None and now != before:
+            why = "another run wrote it meanwhile" if before else "a file of that name appeared during the run"
+            raise FileExistsError(why)
+        if now is None:
+            try:
+                os.link(tmp, path)
+                return
+            except FileExistsError:
                 raise FileExistsError("a file of that name appeared during the run") from None
-    elif before != ANY and stamp(path) != before:
-        raise FileExistsError("another run wrote it meanwhile")
+            except OSError as err:
+                if err.errno not in NO_LINKS:  # else a file system without hard links: rename
+                    raise
     os.replace(tmp, path)
 
 
