@@ -14,13 +14,15 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`nst` with ``argv`` (`command.main`), imported here so that Ctrl-C while torch loads is one line too."""
+    """`nst` with ``argv`` (`command.main`), imported here so that Ctrl-C while torch loads, or before a command has
+    started, is one line too."""
     try:
         from .command import main as run
+
+        return run(argv)
     except KeyboardInterrupt:
         print("nst: interrupted; nothing written", file=sys.stderr)
         return 128 + signal.SIGINT
-    return run(argv)
 
 
 __all__ = ["main"]
