@@ -17,7 +17,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
-from .profiles import free_memory
+from .profiles import free_memory, get_device
 from .saving import TEMP_PREFIX, Writer, write_file
 
 URL_TIMEOUT = 15  # seconds, for the whole download
@@ -192,21 +192,29 @@ def load_image(source: ImageSource, size: int | None = None, device: str | torch
         image.seek(0)
     image = resize(to_rgb(image), size)
     array = np.asarray(image, dtype=np.float32) / 255.0
-    return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0).contiguous().to(device)
+    return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0).contiguous().to(get_device(device))
 
 
 def to_pil(image: torch.Tensor) -> Image.Image:
-    """An image tensor (1, 3, H, W) or (3, H, W) in [0, 1] as a PIL image."""
-    t = image.detach().cpu().float()
+    """An image tensor (1, 3, H, W) or (3, H, W) as a PIL image, to show: floats clamped to [0, 1], integers as
+    `load_image` reads them (uint8: 0-255). Anything else, NaN too, is an `ImageError` in one line."""
+    if not isinstance(image, torch.Tensor):
+        raise ImageError(f"to_pil takes an image tensor, got a {type(image).__name__}; use load_image first")
+    t = image.detach().cpu()
     t = t[0] if t.dim() == 4 else t
-    array = (t.clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
-    return Image.fromarray(array)
+    if t.dim() != 3 or t.shape[0] != 3:
+        raise ImageError(f"an image tensor must be (3, H, W) or (1, 3, H, W), got {tuple(image.shape)}")
+    t = t.float().clamp(0, 1) if t.is_floating_point() else t  # NaN stays NaN, and is refused
+    array = _pixels(t.permute(1, 2, 0).numpy(), f"the {str(image.dtype).removeprefix('torch.')} tensor", "tensor")
+    return Image.fromarray(np.ascontiguousarray(array))
 
 
 def check_save_path(path: str | os.PathLike, suffixes: tuple[str, ...] = tuple(SAVE_FORMATS)) -> Path:
     """``path`` (``~`` expanded) if `save_image` can write it, else an `ImageError` now, before any work: the suffix
     (one of ``suffixes``), the folder, and whether a file of that name can be created there (permissions, the name's
     length)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise ImageError(f"cannot save an image to a {type(path).__name__}: give a file name such as 'out.png'")
     path = Path(path).expanduser()
     try:  # every step can fail with an OSError, e.g. a name too long for the file system
         if path.is_dir():

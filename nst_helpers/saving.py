@@ -84,6 +84,8 @@ def write_file(path: str | os.PathLike, write: Writer, before: Stamp | str = ANY
     """``write`` the file ``path`` by way of a temporary file beside it, renamed to ``path`` only if ``path`` is as it
     was ``before`` (`stamp`; None: absent; ANY: anything). Any exception of the writer or the disk is ``error`` in
     one line, and nothing of the attempt is left behind."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise error(f"cannot save to a {type(path).__name__}: give a file name")
     path = Path(path).expanduser()
     tmp = None
     try:

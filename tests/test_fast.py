@@ -190,6 +190,14 @@ def test_a_network_is_saved_with_the_mode_the_umask_gives_and_any_failure_is_one
     assert [p.name for p in tmp_path.iterdir()] == ["net.pt"]  # the earlier file, and no temporary file
 
 
+@pytest.mark.parametrize("path", [None, 3])
+def test_a_network_path_of_the_wrong_kind_is_one_line(path):
+    with pytest.raises(WeightsError, match="give a file"):  # was a raw TypeError
+        load_network(path)
+    with pytest.raises(WeightsError, match="give a file name"):
+        save_network(TransformNet(), path)
+
+
 @pytest.mark.parametrize("content,message", [
     (None, "network file not found"),
     (b"not a torch file", "could not read"),

@@ -13,7 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
-from nst_helpers import ImageError, load_image, save_image
+from nst_helpers import ImageError, NSTError, load_image, save_image, to_pil
 from nst_helpers import images as images_module
 from nst_helpers.images import check_save_path
 
@@ -516,6 +516,24 @@ def test_save_refuses_what_would_be_saved_wrong_in_one_line(tmp_path, image, mes
         save_image(image, tmp_path / "out.png")
     assert "\n" not in str(info.value)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: save_image(torch.rand(1, 3, 4, 4), 5), "cannot save an image to a int: give a file name"),
+    (lambda: load_image(torch.rand(1, 3, 4, 4), device="gpu0"), "unknown device 'gpu0'"),
+    (lambda: to_pil(np.zeros((4, 4, 3))), "to_pil takes an image tensor, got a ndarray; use load_image first"),
+    (lambda: to_pil(torch.full((3, 4, 4), math.nan)), "NaN"),  # was shown black
+    (lambda: to_pil(torch.rand(4, 4)), r"must be \(3, H, W\) or \(1, 3, H, W\), got \(4, 4\)"),
+])
+def test_the_image_functions_check_their_arguments_in_one_line(call, message):
+    with pytest.raises(NSTError, match=message) as info:  # each was a raw TypeError, RuntimeError or AttributeError
+        call()
+    assert "\n" not in str(info.value)
+
+
+def test_to_pil_reads_a_uint8_tensor_as_0_255():
+    pixels = torch.randint(0, 256, (3, 5, 7), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    assert np.array_equal(np.asarray(to_pil(pixels)), pixels.permute(1, 2, 0).numpy())  # was all white
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o027, 0o002])

@@ -147,6 +147,8 @@ def load_network(path: str | os.PathLike, device: str | torch.device = "cpu") ->
     """A network saved by `save_network` (or `nst train`), in fp32 and eval mode, with its ``info`` as ``.info``;
     a `WeightsError` in one line for a missing file or one that is not such a network. What the file says is checked
     against its weights before a network is built (a wrong number of blocks could ask for any amount of memory)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise WeightsError(f"cannot load a network from a {type(path).__name__}: give a file or a shipped style's name")
     path = Path(path).expanduser()
     if not path.is_file():
         shipped = ", ".join(shipped_networks()) or "none"
