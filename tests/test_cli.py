@@ -504,7 +504,7 @@ def small_disk(tmp_path):
     if not shutil.which("mount") or subprocess.run(mount, capture_output=True).returncode != 0:
         pytest.skip("cannot mount a tmpfs here")
     yield disk
-    subprocess.run(["umount", str(disk)], check=True)
+    subprocess.run(["umount", "--lazy", str(disk)], check=True)  # lazy: a file left open must not fail the test
 
 
 def test_a_network_too_large_for_its_disk_goes_to_the_temporary_folder(capsys, tmp_path, monkeypatch, photo_folder,
