@@ -3,7 +3,9 @@
 The networks are on ``$NST_TEST_DEVICE`` (default cpu; tools/gpu_check.sh runs some of the tests with cuda).
 """
 
+import contextlib
 import os
+import signal
 from pathlib import Path
 
 import matplotlib
@@ -17,6 +19,22 @@ ROOT = Path(__file__).resolve().parents[1]
 CONTENT = ROOT / "images" / "content" / "astronaut.png"
 STYLE = ROOT / "images" / "style" / "swirls.png"
 DEVICE = os.environ.get("NST_TEST_DEVICE", "cpu")
+
+
+@contextlib.contextmanager
+def guard_against_hanging(seconds=30):
+    """Fail instead of waiting forever, if the code under test blocks."""
+
+    def hang(signum, frame):
+        raise AssertionError("the code under test hung")
+
+    previous = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture(scope="session")

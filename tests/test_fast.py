@@ -1,6 +1,7 @@
 """Fast style transfer: the transformation network, the crops, the training loop, saving and the shipped networks."""
 
 import math
+import os
 import warnings
 
 import pytest
@@ -178,6 +179,31 @@ def test_save_and_load_in_fp16(tmp_path):
     x = torch.rand(1, 3, 24, 24)
     with torch.no_grad():
         assert torch.allclose(net(x), loaded(x), atol=2e-3)
+
+
+def test_a_network_is_saved_with_the_mode_the_umask_gives_and_any_failure_is_one_line(tmp_path, monkeypatch):
+    previous = os.umask(0o027)
+    try:
+        path = save_network(TransformNet(), tmp_path / "net.pt")
+    finally:
+        os.umask(previous)
+    assert path.stat().st_mode & 0o777 == 0o640
+
+    def full(*args, **kwargs):
+        raise RuntimeError("[enforce fail at inline_container.cc:626] . unexpected pos 64\nC++ frames")
+
+    monkeypatch.setattr(torch, "save", full)  # torch.save raised this through save_network
+    with pytest.raises(WeightsError, match=r"cannot save .*net.pt: \[enforce fail at .*unexpected pos 64$"):
+        save_network(TransformNet(), path)
+    assert [p.name for p in tmp_path.iterdir()] == ["net.pt"]  # the earlier file, and no temporary file
+
+
+@pytest.mark.parametrize("path", [None, 3])
+def test_a_network_path_of_the_wrong_kind_is_one_line(path):
+    with pytest.raises(WeightsError, match="give a file"):  # was a raw TypeError
+        load_network(path)
+    with pytest.raises(WeightsError, match="give a file name"):
+        save_network(TransformNet(), path)
 
 
 @pytest.mark.parametrize("content,message", [

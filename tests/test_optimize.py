@@ -222,6 +222,17 @@ def test_initial_image_from_a_tensor(content_objective):
     assert given.max().item() == 2.0  # a copy
 
 
+@pytest.mark.parametrize("init,message", [
+    (np.zeros((1, 3, 8, 8), np.float32), "float tensor in \\[0, 1\\], got ndarray"),  # was a raw ValueError
+    (torch.full((1, 3, 8, 8), math.nan), "NaN"),  # was returned as the "result"
+    (torch.zeros(1, 1, 8, 8), "RGB"),
+])
+def test_a_bad_starting_image_is_one_line(init, message):
+    with pytest.raises(ParameterError, match=message) as info:
+        optimize_image(Quadratic(), init=init, steps=2, progress=False)
+    assert "\n" not in str(info.value)
+
+
 def test_initial_image_unknown(content_objective):
     with pytest.raises(ParameterError, match="'content', 'style', 'noise', 'uniform' or a tensor"):
         initial_image(content_objective, "zeros")

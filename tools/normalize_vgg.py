@@ -15,6 +15,7 @@ import torch
 
 from nst_helpers import VGG, images_dir, load_image
 from nst_helpers.normalization import SCALES_FILE, SIZE, mean_activations
+from nst_helpers.saving import write_file
 
 
 def scale_images() -> list[Path]:
@@ -31,7 +32,7 @@ def measure() -> dict[str, torch.Tensor]:
 if __name__ == "__main__":
     scales = measure()
     target = Path(__file__).resolve().parents[1] / "nst_helpers" / SCALES_FILE
-    torch.save(scales, target)
+    write_file(target, lambda f: torch.save(scales, f))
     low = {name: int((m < 1e-3).sum()) for name, m in scales.items() if (m < 1e-3).any()}
     print(f"wrote {target} ({target.stat().st_size // 1024} KiB) from {len(scale_images())} images; "
           f"filters that never fire: {low or 'none'}")
