@@ -104,7 +104,7 @@ def test_the_fp32_path_is_the_plain_network_and_losses(vgg, content_image, style
     terms = objective(image)
     feats = vgg(image, objective.layers)
     targets_c, targets_s = vgg(content_image, ["relu4_2"]), vgg(style_image, objective.style_layers)
-    content = content_loss(feats["relu4_2"], targets_c["relu4_2"])
+    content = content_loss(feats["relu4_2"], targets_c["relu4_2"], objective.normalization)
     style = 0
     for k in objective.style_layers:
         _, n, h, w = feats[k].shape
@@ -131,10 +131,12 @@ def test_bf16_runs_the_network_only_and_keeps_the_rest_fp32(vgg, content_image, 
 
 
 @bf16
-def test_the_same_transfer_in_bf16_and_fp32_ends_within_2_percent(vgg, content_image, style_image):
+def test_the_same_transfer_in_bf16_and_fp32_ends_within_15_percent(vgg, content_image, style_image):
     # From the photo perturbed by seeded noise, 30 L-BFGS steps at 64 px; each run's best image, in fp32 loss. Measured
-    # (1 thread): bf16 ends -0.2%, -0.2% and +0.7% from fp32 for seeds 0, 1, 2 (20 steps: -1.6%, -0.6%, -1.4%). Not the
-    # last image: L-BFGS without a line search can end on an uphill step, in either precision.
+    # (1 thread) on the paper's objective (normalised VGG19, 'paper-mean'): bf16 ends +7.6%, +3.3% and +2.5% above fp32
+    # for seeds 0, 1, 2 (on the text's objective and the original network it was within 0.7%: worth a look where bf16
+    # is 'auto', on AMX or a GPU). Not the last image: L-BFGS without a line search can end on an uphill
+    # step, in either precision.
     noise = torch.rand(content_image.shape, generator=torch.Generator().manual_seed(0)) - 0.5
     start = (content_image + 0.2 * noise).clamp(0, 1)
     fp32 = Objective(vgg, content_image, style_image, precision="fp32")
@@ -149,7 +151,7 @@ def test_the_same_transfer_in_bf16_and_fp32_ends_within_2_percent(vgg, content_i
         objective = Objective(vgg, content_image, style_image, precision=precision)
         optimize_image(objective, init=start, steps=30, progress=False, callback=record)
         best[precision] = min(seen)
-    assert abs(best["bf16"] / best["fp32"] - 1) < 0.02, best
+    assert abs(best["bf16"] / best["fp32"] - 1) < 0.15, best
 
 
 def test_fp16_scales_the_loss_for_the_backward_pass_and_the_gradient_back():
@@ -177,7 +179,7 @@ def test_an_fp16_objective_runs_under_autocast(vgg, content_image, style_image):
     for precision in ("fp32", half):
         objective = Objective(vgg, content, style, precision=precision)
         image = ((content + style) / 2).requires_grad_(True)
-        (sum(objective(image).values()) * 1e-10).backward()
+        sum(objective(image).values()).backward()  # the paper's objective is of order 1e2 here: no overflow
         grads.append(image.grad.flatten())
     assert objective.precision is half and grads[1].dtype == torch.float32
     assert torch.nn.functional.cosine_similarity(*grads, dim=0) > 0.99
