@@ -21,10 +21,13 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     return (10 * torch.log10(1 / (a - b).pow(2).mean())).item()
 
 
-def test_content_reconstruction_gets_worse_with_depth(vgg, content_image, quick):
+def test_content_reconstruction_gets_worse_with_depth(vgg_original, content_image, quick):
+    # notebook 2's claim, on its network (the original VGG19) and its loss (the text's 1/2 sum). On the normalised
+    # network one step of the fall is within a seed's spread at 64 px (-0.3 dB with seed 1).
     scores, drops = [], []
     for layer in LAYERS:
-        result = optimize_image(Objective(vgg, content=content_image, content_layers=[layer]), steps=quick.steps, progress=False)
+        objective = Objective(vgg_original, content=content_image, content_layers=[layer], normalization="paper")
+        result = optimize_image(objective, steps=quick.steps, progress=False)
         scores.append(psnr(result.image, content_image))
         drops.append(result.history["total"][0] / result.history["total"][-1])
     claim("PSNR falls at every step in depth (smallest fall, dB)", min(a - b for a, b in zip(scores, scores[1:])), above=0)
