@@ -81,3 +81,9 @@ def test_update_is_idempotent_and_keeps_a_current_render_current(tmp_path):
     nb = nbformat.read(path, as_version=4)
     assert colab_cell._key(nb.cells[:2]) == colab_cell._key(colab_cell.cells("01_x.ipynb")) and len(nb.cells) == 4
     assert nb.metadata["nst"]["source_hash"] == "stale"
+
+
+def test_the_readme_s_badges_point_at_the_repository():
+    readme, repo = (ROOT / "README.md").read_text(), colab_cell.repository().removeprefix("https://github.com/")
+    assert f"https://colab.research.google.com/github/{repo}/blob/main/notebooks/" in readme
+    assert f"https://mybinder.org/v2/gh/{repo}/HEAD" in readme
