@@ -12,6 +12,7 @@ changed, since the set-up cell prints nothing outside Colab.
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -21,11 +22,13 @@ import tomllib
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 MARK = "nst_colab"  # cell metadata key: 'badge' or 'setup'
+HIDDEN = {"cellView": "form", "jupyter": {"source_hidden": True}}  # the set-up code folded: Colab shows its title
 
 SETUP = '''\
-# On Colab: install the series beside Colab's own torch (well under a minute). Elsewhere this cell does nothing.
-# (Written by tools/colab_cell.py.)
+# @title On Colab, run this first: it installs the series beside Colab's torch. Elsewhere it does nothing.
+# (Written by tools/colab_cell.py; well under a minute.)
 import importlib.util
+import json
 import sys
 
 if "google.colab" in sys.modules and importlib.util.find_spec("nst_helpers") is None:
@@ -60,6 +63,7 @@ def cells(name: str) -> list[nbformat.NotebookNode]:
     badge = nbformat.v4.new_markdown_cell(BADGE.format(colab=colab, name=name, repository=repo))
     setup = nbformat.v4.new_code_cell(SETUP.replace("{requirement}", f"nst_helpers @ git+{repo}"))
     badge.metadata[MARK], setup.metadata[MARK] = "badge", "setup"
+    setup.metadata.update(HIDDEN)
     return [badge, setup]
 
 
@@ -71,7 +75,7 @@ def _render_hash():
 
 
 def _key(cells: list[nbformat.NotebookNode]) -> list[tuple[str, str, str]]:
-    return [(cell.cell_type, cell.source, cell.metadata.get(MARK)) for cell in cells]
+    return [(cell.cell_type, cell.source, json.dumps(cell.metadata, sort_keys=True)) for cell in cells]
 
 
 def update(path: Path) -> bool:
