@@ -28,7 +28,6 @@ SETUP = '''\
 # @title On Colab, run this first: it installs the series beside Colab's torch. Elsewhere it does nothing.
 # (Written by tools/colab_cell.py; well under a minute.)
 import importlib.util
-import json
 import sys
 
 if "google.colab" in sys.modules and importlib.util.find_spec("nst_helpers") is None:
