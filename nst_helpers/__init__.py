@@ -4,20 +4,42 @@ One algorithm: optimise an image's pixels so that its VGG features match targets
 content, Gram matrices for style). Here are the names most notebooks use; the rest is imported from its
 module: ``checks``, ``color``, ``featviz``, ``metrics``, ``style_statistics``, ``explore``. Where each part
 lives: docs/design.md.
+
+Each name is imported from its module when first used (PEP 562), so that `nst` loads torch only inside its
+handling of Ctrl-C, and matplotlib only where a command draws.
 """
 
-from .backbone import Backbone
+import importlib
+
 from .errors import ImageError, LayerError, NSTError, ParameterError, ResourceError, WeightsError
-from .folders import images_dir, output_dir
-from .images import load_image, save_image, to_pil
-from .lbfgs import LBFGS
-from .losses import content_loss, gram_matrix, style_layer_loss, style_loss, total_variation
-from .metrics import psnr, ssim
-from .objective import Objective, check_memory, default_style_weight, style_weight_for_ratio
-from .optimize import Result, initial_image, optimize_image, optimize_multiscale, summary
-from .plotting import plot_losses, show_images
-from .profiles import PROFILES, Profile, default_device, get_device, profile
-from .vgg import CONTENT_LAYERS, STYLE_LAYERS, VGG, layer_names
+
+_PUBLIC = {  # module -> the names it gives the package
+    "backbone": ["Backbone"],
+    "folders": ["images_dir", "output_dir"],
+    "images": ["load_image", "save_image", "to_pil"],
+    "lbfgs": ["LBFGS"],
+    "losses": ["content_loss", "gram_matrix", "style_layer_loss", "style_loss", "total_variation"],
+    "metrics": ["psnr", "ssim"],
+    "objective": ["Objective", "check_memory", "default_style_weight", "style_weight_for_ratio"],
+    "optimize": ["Result", "initial_image", "optimize_image", "optimize_multiscale", "summary"],
+    "plotting": ["plot_losses", "show_images"],
+    "profiles": ["PROFILES", "Profile", "default_device", "get_device", "profile"],
+    "vgg": ["CONTENT_LAYERS", "STYLE_LAYERS", "VGG", "layer_names"],
+}
+_HOME = {name: module for module, names in _PUBLIC.items() for name in names}
+
+
+def __getattr__(name: str) -> object:
+    """A public name, imported from its module on first use."""
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = globals()[name] = getattr(importlib.import_module(f".{_HOME[name]}", __name__), name)
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOME})
+
 
 __all__ = [
     "LBFGS", "Backbone", "CONTENT_LAYERS", "ImageError", "LayerError", "NSTError", "Objective", "PROFILES",

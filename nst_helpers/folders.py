@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import urllib.parse
 from collections.abc import Iterator
 from importlib import metadata
@@ -99,11 +100,16 @@ def _writable(folder: Path) -> bool:
 
 def output_dir() -> Path:
     """Where results are saved: ``outputs/`` of the checkout, else of the working directory (not created here).
-    Where that cannot be written (a shared install, e.g. a JupyterHub's read-only checkout), ``~/nst_outputs``,
-    and a one-line note says so."""
+    Where that cannot be written (a shared install, e.g. a JupyterHub's read-only checkout), ``~/nst_outputs``, and
+    where the home folder cannot be written either, the user's own ``nst_outputs`` in the temporary folder; a
+    one-line note says so. An `ImageError` in one line where none of them can be written."""
     folder = (checkout() or Path.cwd()) / "outputs"
     if _writable(folder):
         return folder
-    own = Path.home() / HOME_OUTPUTS
+    user = f"-{os.getuid()}" if hasattr(os, "getuid") else ""  # the temporary folder is shared on a course machine
+    places = [Path.home() / HOME_OUTPUTS, Path(tempfile.gettempdir()) / f"{HOME_OUTPUTS}{user}"]
+    own = next((place for place in places if _writable(place)), None)
+    if own is None:
+        raise ImageError(f"nowhere to save results: {folder}, {places[0]} and {places[1]} cannot be written")
     print(f"{folder} is not writable (a shared install?): results go to {own}")
     return own

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import numbers
 import os
 import tempfile
 import time
@@ -16,12 +17,12 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
-from .profiles import free_memory
+from .profiles import free_memory, get_device
+from .saving import TEMP_PREFIX, Writer, write_file
 
 URL_TIMEOUT = 15  # seconds, for the whole download
 MAX_DOWNLOAD = 100 << 20  # bytes
 SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
-TEMP_PREFIX = ".nst-save-"  # short: a long file name must still leave room for the temporary one
 ROUNDING = 0.5 / 255  # float pixels this far outside [0, 1] are rounding, not another range
 LOAD_BYTES_PER_PIXEL = 40  # peak while loading: Pillow's RGBX image and three float32 copies of it
 
@@ -60,6 +61,8 @@ def _open(source: str | os.PathLike, size: int | None = None) -> Image.Image:
             raise ImageError(f"image file not found: {text}")
         if path.is_dir():
             raise ImageError(f"{text} is a directory, not an image file")
+        if not path.is_file():  # a FIFO or a device such as /dev/zero: reading it could wait or run forever
+            raise ImageError(f"{text} is not a regular file, not an image file")
         if not os.access(path, os.R_OK):
             raise ImageError(f"cannot read {text}: permission denied")
         data = path.read_bytes()  # no file handle left open (GIFs would keep theirs)
@@ -106,8 +109,6 @@ def resize(image: Image.Image, size: int | None) -> Image.Image:
     """Resize so that the longest side is ``size`` px, keeping the aspect ratio (None: unchanged)."""
     if size is None:
         return image
-    if size < 1:
-        raise ImageError(f"image size must be >= 1 px, got {size}")
     w, h = image.size
     scale = size / max(w, h)
     new = (max(1, round(w * scale)), max(1, round(h * scale)))
@@ -158,14 +159,18 @@ def load_image(source: ImageSource, size: int | None = None, device: str | torch
 
     ``size`` is the longest side in pixels; the aspect ratio is kept. Arrays and tensors of unsigned integers are
     scaled from their dtype's range (uint8: 0-255); floats must be in [0, 1] and are refused otherwise, not clipped.
+    A 2-D tensor or array is a grey image.
     """
+    if size is not None and (isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1):
+        raise ImageError(f"image size must be a whole number of px >= 1 (or None: as it is), got {size!r}")
     noun = "tensor" if isinstance(source, torch.Tensor) else "array"
     what = f"the {str(getattr(source, 'dtype', '')).removeprefix('torch.')} {noun}"
     if isinstance(source, torch.Tensor):
         t = source.detach().cpu()
+        t = t.expand(3, -1, -1) if t.dim() == 2 else t
         t = t.unsqueeze(0) if t.dim() == 3 else t
         if t.dim() != 4 or t.shape[:2] != (1, 3):
-            raise ImageError(f"a tensor image must be (3, H, W) or (1, 3, H, W), got {tuple(source.shape)}")
+            raise ImageError(f"a tensor image must be (H, W), (3, H, W) or (1, 3, H, W), got {tuple(source.shape)}")
         t = t.float() if t.is_floating_point() else t  # numpy has no bfloat16
         source = t[0].permute(1, 2, 0).numpy()
     if isinstance(source, np.ndarray):
@@ -182,26 +187,34 @@ def load_image(source: ImageSource, size: int | None = None, device: str | torch
     else:
         raise ImageError(f"cannot load an image from a {type(source).__name__}; give a path, URL, PIL image or array")
     if getattr(image, "n_frames", 1) > 1:
-        name = getattr(image, "filename", "image") or "image"
+        name = source if isinstance(source, (str, os.PathLike)) else getattr(image, "filename", "") or "image"
         warnings.warn(f"{name} has {image.n_frames} frames: using the first", stacklevel=2)
         image.seek(0)
     image = resize(to_rgb(image), size)
     array = np.asarray(image, dtype=np.float32) / 255.0
-    return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0).contiguous().to(device)
+    return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0).contiguous().to(get_device(device))
 
 
 def to_pil(image: torch.Tensor) -> Image.Image:
-    """An image tensor (1, 3, H, W) or (3, H, W) in [0, 1] as a PIL image."""
-    t = image.detach().cpu().float()
+    """An image tensor (1, 3, H, W) or (3, H, W) as a PIL image, to show: floats clamped to [0, 1], integers as
+    `load_image` reads them (uint8: 0-255). Anything else, NaN too, is an `ImageError` in one line."""
+    if not isinstance(image, torch.Tensor):
+        raise ImageError(f"to_pil takes an image tensor, got a {type(image).__name__}; use load_image first")
+    t = image.detach().cpu()
     t = t[0] if t.dim() == 4 else t
-    array = (t.clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
-    return Image.fromarray(array)
+    if t.dim() != 3 or t.shape[0] != 3:
+        raise ImageError(f"an image tensor must be (3, H, W) or (1, 3, H, W), got {tuple(image.shape)}")
+    t = t.float().clamp(0, 1) if t.is_floating_point() else t  # NaN stays NaN, and is refused
+    array = _pixels(t.permute(1, 2, 0).numpy(), f"the {str(image.dtype).removeprefix('torch.')} tensor", "tensor")
+    return Image.fromarray(np.ascontiguousarray(array))
 
 
 def check_save_path(path: str | os.PathLike, suffixes: tuple[str, ...] = tuple(SAVE_FORMATS)) -> Path:
     """``path`` (``~`` expanded) if `save_image` can write it, else an `ImageError` now, before any work: the suffix
     (one of ``suffixes``), the folder, and whether a file of that name can be created there (permissions, the name's
     length)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise ImageError(f"cannot save an image to a {type(path).__name__}: give a file name such as 'out.png'")
     path = Path(path).expanduser()
     try:  # every step can fail with an OSError, e.g. a name too long for the file system
         if path.is_dir():
@@ -224,18 +237,20 @@ def check_save_path(path: str | os.PathLike, suffixes: tuple[str, ...] = tuple(S
     return path
 
 
-def save_image(image: torch.Tensor, path: str | os.PathLike) -> Path:
-    """Save as PNG or JPEG (by suffix). Written to a temporary file first, so nothing is half-written."""
+def image_writer(image: torch.Tensor | np.ndarray | Image.Image, suffix: str = ".png") -> Writer:
+    """What writes ``image`` as a PNG or JPEG file (by ``suffix``), converted now as `load_image` converts it (uint8
+    scaled from 0-255, floats in [0, 1], (H, W), (3, H, W), (1, 3, H, W) or H x W x C): anything that would be saved
+    wrong (floats in 0-255, NaN, a batch) is an `ImageError` in one line, before any file is made."""
+    if not isinstance(image, (torch.Tensor, np.ndarray, Image.Image)):
+        raise ImageError(f"cannot save a {type(image).__name__} as an image; give a tensor, array or PIL image")
+    picture = to_pil(load_image(image))
+    fmt = SAVE_FORMATS[suffix.lower()]
+    options = {"quality": 95} if fmt == "JPEG" else {}
+    return lambda f: picture.save(f, fmt, **options)
+
+
+def save_image(image: torch.Tensor | np.ndarray | Image.Image, path: str | os.PathLike) -> Path:
+    """Save as PNG or JPEG (by suffix), converted as `image_writer` says, by way of `saving.write_file`: nothing is
+    half-written, and the file gets the mode the umask gives."""
     path = check_save_path(path)
-    fmt = SAVE_FORMATS[path.suffix.lower()]
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            to_pil(image).save(f, fmt, **({"quality": 95} if fmt == "JPEG" else {}))
-        os.replace(tmp, path)
-    except BaseException as err:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(err, OSError):
-            raise ImageError(f"cannot save {path}: {err.strerror or err}") from None
-        raise
-    return path
+    return write_file(path, image_writer(image, path.suffix), error=ImageError)

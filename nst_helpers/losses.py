@@ -4,15 +4,21 @@ Notation (Gatys et al.): a layer l has N_l feature maps of M_l = height x width 
 F is the generated image's feature map (N_l x M_l), P the content target's, G = F F^T the Gram
 matrix of the generated image and A the style target's Gram matrix.
 
-Normalisations in circulation (blog posts and codebases disagree; the paper uses 'paper'):
+Normalisations in circulation (blog posts and codebases disagree; the paper's text writes 'paper'):
 
-=========  ==============================  ======================================
-name       content loss                    style loss of one layer
-=========  ==============================  ======================================
-'paper'    1/2 * sum (F - P)^2              1/(4 N^2 M^2) * sum (G - A)^2
-'mean'     mean (F - P)^2                   mean ((G - A) / (N M))^2
-'sum'      sum (F - P)^2                    sum (G - A)^2
-=========  ==============================  ======================================
+============  ==============================  ======================================
+name          content loss                    style loss of one layer
+============  ==============================  ======================================
+'paper'       1/2 * sum (F - P)^2              1/(4 N^2 M^2) * sum (G - A)^2
+'paper-mean'  mean (F - P)^2                   1/(4 N^2 M^2) * sum (G - A)^2
+'mean'        mean (F - P)^2                   mean ((G - A) / (N M))^2
+'sum'         sum (F - P)^2                    sum (G - A)^2
+============  ==============================  ======================================
+
+'paper-mean' is the text's style term with the content term averaged over the layer's N M entries, as the
+authors' own code does (its mean squared error): with it, on the normalised VGG19, the paper's ratios alpha/beta
+give the paper's figures at any image size (docs/design.md, "The objective that gives the paper's figures").
+`Objective` uses it by default; the functions here default to the text's 'paper', the formulas the exercises write.
 """
 
 from __future__ import annotations
@@ -24,8 +30,8 @@ import torch
 
 from .errors import ParameterError
 
-Normalization = Literal["paper", "mean", "sum"]
-NORMALIZATIONS = ("paper", "mean", "sum")
+Normalization = Literal["paper", "paper-mean", "mean", "sum"]
+NORMALIZATIONS = ("paper", "paper-mean", "mean", "sum")
 
 
 def _check(normalization: str) -> None:
@@ -34,7 +40,7 @@ def _check(normalization: str) -> None:
 
 
 def content_loss(features: torch.Tensor, target: torch.Tensor, normalization: Normalization = "paper") -> torch.Tensor:
-    """Squared error between feature maps: 'paper' is 1/2 sum (F - P)^2."""
+    """Squared error between feature maps: 'paper' is 1/2 sum (F - P)^2, 'paper-mean' and 'mean' mean (F - P)^2."""
     _check(normalization)
     if features.shape != target.shape:
         raise ParameterError(f"content features {tuple(features.shape)} and target {tuple(target.shape)} "
@@ -42,7 +48,7 @@ def content_loss(features: torch.Tensor, target: torch.Tensor, normalization: No
     sq = (features - target).pow(2)
     if normalization == "paper":
         return 0.5 * sq.sum()
-    return sq.mean() if normalization == "mean" else sq.sum()
+    return sq.sum() if normalization == "sum" else sq.mean()
 
 
 class _Gram(torch.autograd.Function):
@@ -74,12 +80,13 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
 def style_layer_loss(
     gram: torch.Tensor, target_gram: torch.Tensor, n: int, m: int, normalization: Normalization = "paper"
 ) -> torch.Tensor:
-    """E_l for one layer with ``n`` feature maps of ``m`` pixels: 'paper' is sum (G - A)^2 / (4 n^2 m^2)."""
+    """E_l for one layer with ``n`` feature maps of ``m`` pixels: 'paper' (and 'paper-mean') is
+    sum (G - A)^2 / (4 n^2 m^2)."""
     _check(normalization)
     if gram.shape[-2:] != target_gram.shape[-2:]:
         raise ParameterError(f"Gram matrices {tuple(gram.shape)} and {tuple(target_gram.shape)} differ in shape")
     diff = gram - target_gram
-    if normalization == "paper":
+    if normalization in ("paper", "paper-mean"):
         return diff.pow(2).sum() / (4 * n**2 * m**2)
     if normalization == "mean":
         return (diff / (n * m)).pow(2).mean()

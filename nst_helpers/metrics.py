@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from .errors import ParameterError
+from .objective import check_image
 
 WINDOW = 11
 SIGMA = 1.5
@@ -22,6 +23,8 @@ C2 = 0.03**2
 
 
 def _check_pair(a: torch.Tensor, b: torch.Tensor) -> None:
+    check_image(a, "first")  # a float tensor, RGB, finite: else one line
+    check_image(b, "second")
     if a.dim() != 4 or a.shape[1] != 3:
         raise ParameterError(f"images must be shaped (1, 3, H, W), got {tuple(a.shape)}")
     if a.shape != b.shape:

@@ -24,25 +24,28 @@ from .vgg import CONTENT_LAYERS, STYLE_LAYERS
 
 Losses = dict[str, torch.Tensor]
 
-# The paper's ratio alpha/beta = 1e-3, for images of about 512 x 512 px. The content loss is a sum over
-# pixels and the style loss is not, so the same look at another size needs beta scaled with the pixel count.
-PAPER_STYLE_WEIGHT = 1e3
+# The paper's ratio alpha/beta = 1e-3 (its Figures 2-3; Figure 4 spans 1e-5 to 1e-2). With the objective's default
+# 'paper-mean' (losses.py) the content term is a mean over the layer's entries and the ratio means the same at every
+# size: beta = 1 / ratio. The text's 'paper' content term is a sum over pixels while its style term is not, so there
+# the same balance needs beta scaled with the pixel count, from 512 x 512 px, the size of the paper's images.
+PAPER_RATIO = 1e-3  # alpha / beta
 PAPER_PIXELS = 512 * 512
-PAPER_RATIO = 1 / PAPER_STYLE_WEIGHT  # alpha / beta
 
 
-def default_style_weight(height: int, width: int) -> float:
-    """The paper's beta (alpha = 1) scaled to an image of ``height`` x ``width`` px."""
-    return PAPER_STYLE_WEIGHT * height * width / PAPER_PIXELS
+def style_weight_for_ratio(
+    ratio: float, height: int, width: int, normalization: Normalization = "paper-mean"
+) -> float:
+    """beta for alpha = 1 and alpha/beta = ``ratio``: 1 / ratio where the content term is a mean ('paper-mean',
+    'mean'); where it is a sum ('paper', 'sum'), the ratio is taken at 512 px and beta scaled to ``height`` x
+    ``width`` px."""
+    if normalization in ("paper", "sum"):
+        return height * width / PAPER_PIXELS / ratio
+    return 1 / ratio
 
 
-def style_weight_for_ratio(ratio: float, height: int, width: int) -> float:
-    """beta for alpha = 1 and the ratio alpha/beta = ``ratio`` at 512 px, scaled to ``height`` x ``width`` px.
-
-    The paper's ratio, ``PAPER_RATIO`` = 1e-3, gives `default_style_weight`; ten times that ratio, a tenth of
-    its style weight.
-    """
-    return default_style_weight(height, width) * PAPER_RATIO / ratio
+def default_style_weight(height: int, width: int, normalization: Normalization = "paper-mean") -> float:
+    """The paper's beta (alpha = 1, alpha/beta = 1e-3) for an image of ``height`` x ``width`` px."""
+    return style_weight_for_ratio(PAPER_RATIO, height, width, normalization)
 
 
 def check_weight(name: str, value: float) -> float:
@@ -128,8 +131,10 @@ class Objective:
 
     Calling it on an image returns the weighted loss terms, e.g. ``{"content": a*Lc, "style": b*Ls}``.
     Give only ``content`` for content reconstruction, only ``style`` for style reconstruction, both
-    for style transfer. Targets are computed once, here. ``style_weight`` defaults to the paper's
-    alpha/beta = 1e-3 at 512 px, scaled to this image's pixel count (`default_style_weight`). ``precision``
+    for style transfer. Targets are computed once, here. ``normalization`` (losses.py) defaults to 'paper-mean', with
+    which the paper's ratios on the paper's network, ``VGG()`` (the normalised VGG19), give the paper's figures;
+    'paper' is the text's formulas to the letter. ``style_weight`` defaults to the paper's alpha/beta = 1e-3
+    (`default_style_weight`). ``precision``
     ('auto', 'fp32', 'bf16', 'fp16' or a `Precision`; default `$NST_PRECISION`, else 'auto') is that of the
     network's forward passes, the targets' too; `precision` holds what it resolved to on the network's device.
     """
@@ -144,7 +149,7 @@ class Objective:
         content_weight: float = 1.0,
         style_weight: float | None = None,
         tv_weight: float = 0.0,
-        normalization: Normalization = "paper",
+        normalization: Normalization = "paper-mean",
         precision: str | Precision | None = None,
     ) -> None:
         if content is None and style is None:
@@ -156,7 +161,7 @@ class Objective:
         self.content_weight = check_weight("content_weight", content_weight)
         self.shape = (self.content_image if content is not None else self.style_image).shape
         if style_weight is None:
-            style_weight = default_style_weight(*self.shape[-2:])
+            style_weight = default_style_weight(*self.shape[-2:], normalization)
         self.style_weight = check_weight("style_weight", style_weight)
         self.tv_weight = check_weight("tv_weight", tv_weight)
 

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from .errors import ParameterError, ResourceError
 from .lbfgs import LBFGS
-from .objective import Losses, Objective, check_memory
+from .objective import Losses, Objective, check_image, check_memory
 from .precision import FP32
 
 
@@ -69,7 +69,8 @@ def initial_image(objective: Objective, init: str | torch.Tensor = "noise", seed
     the mean colour of the weights' training set plus seeded Gaussian noise of std 1/255, one grey level.
     'uniform' is seeded noise uniform in [0, 1] (std 0.29): what a layer cannot see of it stays in the picture.
     """
-    if isinstance(init, torch.Tensor):
+    if not isinstance(init, str):
+        check_image(init, "starting")  # a NumPy array, NaN ...: one line, not a raw error or a NaN "result"
         device, dtype = getattr(objective, "device", init.device), getattr(objective, "dtype", init.dtype)
         return init.detach().clone().to(device, dtype).clamp(0, 1)
     if init == "content" or init == "style":

@@ -156,7 +156,7 @@ class FeatureLossObjective(Objective):
         style_weight: float = 1.0,
         tv_weight: float = 0.0,
         normalize_at: torch.Tensor | None = None,
-        normalization: Normalization = "paper",
+        normalization: Normalization = "paper-mean",
     ) -> None:
         self.loss_fn = loss_fn
         super().__init__(vgg, content, style, content_layers, layers, content_weight, style_weight, tv_weight,

@@ -136,10 +136,12 @@ ARCHITECTURES.update({arch: _architecture(arch) for arch in BLOCKS})
 class VGG(Backbone):
     """A frozen VGG16/19 that returns the feature maps of named layers: `Backbone` with the paper's defaults.
 
-    >>> vgg = VGG("vgg19", weights="caffe", pooling="avg")
+    >>> vgg = VGG("vgg19", weights="caffe", pooling="avg")   # the paper's network: the normalised VGG19
     >>> feats = vgg(image, ["conv4_2", "relu1_1"])   # image: RGB in [0, 1], (B, 3, H, W)
 
-    ``normalized=True`` gives the paper's normalised VGG19: each filter's mean activation is one (normalization.py).
+    ``normalized`` (default: True for the Caffe VGG19, the only network it applies to) gives the paper's normalised
+    VGG19, each filter's mean activation one (normalization.py): the network on which the paper's ratios give its
+    figures (docs/design.md). ``normalized=False`` is the original network as trained.
     """
 
     def __init__(
@@ -149,8 +151,10 @@ class VGG(Backbone):
         pooling: Pooling = "avg",
         device: str | torch.device | None = None,
         preprocessing: str | None = None,
-        normalized: bool = False,
+        normalized: bool | None = None,
     ) -> None:
+        if normalized is None:
+            normalized = arch == "vgg19" and weights == "caffe"
         if normalized and (weights != "caffe" or arch != "vgg19"):
             raise WeightsError("normalized=True needs the paper's network: arch='vgg19' with weights='caffe'")
         layer_names(arch)  # only VGGs

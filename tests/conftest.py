@@ -3,7 +3,9 @@
 The networks are on ``$NST_TEST_DEVICE`` (default cpu; tools/gpu_check.sh runs some of the tests with cuda).
 """
 
+import contextlib
 import os
+import signal
 from pathlib import Path
 
 import matplotlib
@@ -19,6 +21,22 @@ STYLE = ROOT / "images" / "style" / "swirls.png"
 DEVICE = os.environ.get("NST_TEST_DEVICE", "cpu")
 
 
+@contextlib.contextmanager
+def guard_against_hanging(seconds=30):
+    """Fail instead of waiting forever, if the code under test blocks."""
+
+    def hang(signum, frame):
+        raise AssertionError("the code under test hung")
+
+    previous = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 @pytest.fixture(scope="session")
 def quick():
     return profile("quick", device=DEVICE)
@@ -26,14 +44,20 @@ def quick():
 
 @pytest.fixture(scope="session")
 def vgg():
-    """The bundled Caffe VGG19 with average pooling (the paper's synthesis network), for the whole test run."""
+    """The paper's synthesis network, the package's default: the bundled Caffe VGG19, normalised, average pooling."""
     return VGG("vgg19", weights="caffe", pooling="avg", device=DEVICE)
 
 
 @pytest.fixture(scope="session")
+def vgg_original():
+    """The same weights as trained (not normalised), average pooling."""
+    return VGG("vgg19", weights="caffe", pooling="avg", device=DEVICE, normalized=False)
+
+
+@pytest.fixture(scope="session")
 def vgg_max():
-    """The same weights with max pooling, as VGG19 was trained."""
-    return VGG("vgg19", weights="caffe", pooling="max", device=DEVICE)
+    """The weights as trained, with max pooling, as VGG19 was trained."""
+    return VGG("vgg19", weights="caffe", pooling="max", device=DEVICE, normalized=False)
 
 
 @pytest.fixture(scope="session")

@@ -1,11 +1,14 @@
 """The `nst` command end to end: runs, and one bad input per argument (one line on stderr, exit 2)."""
 
 import ast
+import errno
+import os
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import pytest
@@ -13,7 +16,7 @@ import torch
 from PIL import Image
 
 import nst_helpers
-from nst_helpers import ImageError, Objective, save_image
+from nst_helpers import Objective, load_image, optimize_image, save_image
 from nst_helpers import objective as objective_module
 from nst_helpers.cli import fast as fast_command
 from nst_helpers.cli import main
@@ -21,7 +24,7 @@ from nst_helpers.cli import transfer as transfer_command
 from nst_helpers.fast import TRAINING, TransformNet, load_network, save_network, train
 from nst_helpers.fast.train import LAYERS
 
-from .conftest import CONTENT, STYLE
+from .conftest import CONTENT, STYLE, guard_against_hanging
 
 FAST = ["--size", "32", "--steps", "3"]
 
@@ -125,6 +128,68 @@ def test_console_script_is_installed():
     proc = subprocess.run([nst, "transfer", "missing.png", "missing.png", "-o", "x.png"], capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip() == "nst: error: image file not found: missing.png"
+
+
+INTERRUPT_TORCH = """import sys
+class Interrupt:  # Ctrl-C while torch is still loading
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch":
+            raise KeyboardInterrupt
+sys.meta_path.insert(0, Interrupt())
+from nst_helpers.cli import main
+sys.exit(main())
+"""
+
+
+def _torchscript(folder: Path) -> Path:
+    path = folder / "scripted.pt"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # TorchScript is deprecated, and still in use
+        torch.jit.save(torch.jit.trace(torch.nn.Conv2d(3, 3, 1), torch.rand(1, 3, 4, 4)), path)
+    return path
+
+
+ONE_LINE = {  # argv, the start of the line; each run in a new process, whose HOME cannot be written
+    "no matplotlib's cache warnings": (["-m", "nst_helpers.cli", "transfer", "missing.png", STYLE, "-o", "o.png"],
+                                       "nst: error: image file not found: missing.png"),
+    "a TorchScript file as a network": (["-m", "nst_helpers.cli", "stylize", CONTENT, "--model", "SCRIPTED", "-o",
+                                         "o.png"], "nst: error: could not read "),
+    "a TorchScript file as weights": (["-m", "nst_helpers.cli", "transfer", CONTENT, STYLE, "--weights", "SCRIPTED",
+                                       "-o", "o.png"], "nst: error: could not read weights from "),
+    "nst bench with a bad option": (["-m", "nst_helpers.cli", "bench", "--bogus"],
+                                    "nst bench: error: unrecognized arguments: --bogus"),
+    "Ctrl-C while torch loads": (["-c", INTERRUPT_TORCH, "doctor"], "nst: interrupted; nothing written"),
+}
+
+
+@pytest.mark.parametrize("name", ONE_LINE)
+def test_an_error_is_one_line_whatever_the_environment(tmp_path, name):
+    argv, line = ONE_LINE[name]
+    argv = [str(_torchscript(tmp_path)) if a == "SCRIPTED" else str(a) for a in argv]
+    (tmp_path / "home").write_text("a file, so nothing can be made in it")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MPL", "XDG_"))} | {
+        "HOME": str(tmp_path / "home"), "PYTHONPATH": str(Path(nst_helpers.__file__).parents[1])}
+    proc = subprocess.run([sys.executable, *argv], capture_output=True, text=True, env=env, cwd=Path(__file__).parents[1])
+    assert proc.returncode in (2, 128 + signal.SIGINT), proc.stderr
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(line), proc.stderr
+    assert proc.stdout == ""
+
+
+def test_the_package_loads_torch_and_matplotlib_only_when_a_name_needs_them():
+    check = ("import sys, nst_helpers.cli; loaded = lambda: sorted({'torch', 'matplotlib'} & set(sys.modules)); "
+             "print(loaded()); nst_helpers.load_image; print(loaded()); nst_helpers.show_images; print(loaded())")
+    proc = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
+                          env=os.environ | {"PYTHONPATH": str(Path(nst_helpers.__file__).parents[1])})
+    assert proc.stdout.splitlines() == ["[]", "['torch']", "['matplotlib', 'torch']"], proc.stderr
+    assert all(getattr(nst_helpers, name) is not None for name in nst_helpers.__all__)
+
+
+def test_a_warning_after_a_success_is_one_line(capsys, tmp_path):
+    frames = [Image.new("RGB", (32, 24), colour) for colour in ("red", "blue")]
+    frames[0].save(tmp_path / "moving.gif", save_all=True, append_images=frames[1:])
+    code, out, err = run(capsys, "stylize", tmp_path / "moving.gif", "--model", "mosaic", "-o", tmp_path / "o.png")
+    assert code == 0 and out.startswith("wrote ")
+    assert err == f"nst: warning: {tmp_path / 'moving.gif'} has 2 frames: using the first\n"
 
 
 # --- nothing lost, nothing overwritten ------------------------------------------------------------
@@ -246,13 +311,14 @@ def test_if_saving_fails_after_the_run_the_image_goes_elsewhere_and_says_where(c
     elsewhere = tmp_path / "tmp"
     elsewhere.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(elsewhere))
+    link = os.link
 
-    def save(image, path):
-        if Path(path) == out_path or (not beside and Path(path).parent == tmp_path):
-            raise ImageError(f"cannot save {path}: No space left on device")
-        return save_image(image, path)
+    def full(src, dst):  # the last step of a save
+        if Path(dst) == out_path or (not beside and Path(dst).parent == tmp_path):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return link(src, dst)
 
-    monkeypatch.setattr(transfer_command, "save_image", save)
+    monkeypatch.setattr(os, "link", full)
     code, _, err = run(capsys, "transfer", CONTENT, STYLE, "-o", out_path, *FAST)
     assert code == 2
     assert err.count("\n") == 1 and err.startswith(f"nst: error: cannot save {out_path}: No space left on device; wrote ")
@@ -260,6 +326,24 @@ def test_if_saving_fails_after_the_run_the_image_goes_elsewhere_and_says_where(c
     assert saved.parent == (tmp_path if beside else elsewhere) and saved.name.startswith("out-")
     with Image.open(saved) as image:
         assert max(image.size) == 32 and image.format == "PNG"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["tmp", *[saved.name][:beside]])  # nothing else
+
+
+def test_an_image_another_run_writes_meanwhile_is_kept_and_this_one_saved_beside_it(capsys, tmp_path, monkeypatch):
+    out_path = tmp_path / "out.png"
+    save_image(torch.zeros(1, 3, 4, 4), out_path)  # an earlier result, which this run may replace
+
+    def optimize_while_another_run_saves(*args, **kwargs):
+        save_image(torch.ones(1, 3, 4, 4), out_path)
+        return optimize_image(*args, **kwargs)
+
+    monkeypatch.setattr(transfer_command, "optimize_image", optimize_while_another_run_saves)
+    code, _, err = run(capsys, "transfer", CONTENT, STYLE, "-o", out_path, *FAST)
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith(f"nst: error: cannot save {out_path}: another run wrote it meanwhile; wrote ")
+    assert load_image(out_path).min() == 1  # the other run's result, kept
+    with Image.open(err.split("; wrote ")[1].removesuffix(" instead\n")) as image:
+        assert max(image.size) == 32
 
 
 @pytest.mark.parametrize("content", [torch.zeros(3), {"epoch": 3}])
@@ -384,6 +468,113 @@ def test_a_network_that_appears_during_training_is_kept_and_the_new_one_saved_be
     assert model.read_bytes() == b"another run's network"
     saved = Path(err.split("; wrote ")[1].removesuffix(" instead\n"))
     assert saved.parent == tmp_path and saved.suffix == ".pt" and load_network(saved).info["steps"] == 2
+
+
+@pytest.mark.parametrize("failures", [1, 2])
+def test_a_network_whose_save_fails_in_any_way_is_saved_elsewhere_and_said_in_one_line(
+        capsys, tmp_path, monkeypatch, photo_folder, failures):
+    model, elsewhere = tmp_path / "style.pt", tmp_path / "tmp"
+    elsewhere.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(elsewhere))
+    save, calls = torch.save, []
+
+    def full(*args, **kwargs):  # what torch.save raises on a full disk: a RuntimeError, not an OSError
+        calls.append(1)
+        if len(calls) <= failures:
+            raise RuntimeError("[enforce fail at inline_container.cc:626] . unexpected pos 64\nC++ frames")
+        return save(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", full)
+    code, _, err = run(capsys, "train", STYLE, "-o", model, "--photos", photo_folder, *TRAIN_FAST)
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"nst: error: cannot save {model}: [enforce fail at inline_container.cc:626] . unexpected pos")
+    saved = Path(err.split("; wrote ")[1].removesuffix(" instead\n"))
+    assert saved.parent == (tmp_path if failures == 1 else elsewhere) and saved.suffix == ".pt"
+    assert load_network(saved).info["steps"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["photos", "tmp", *[saved.name][:2 - failures]])
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 64 KiB file system of its own (a tmpfs), where a mount is allowed (root on Linux); the test is skipped
+    elsewhere (the tests above simulate the full disk)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mount = ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)]
+    if not shutil.which("mount") or subprocess.run(mount, capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    yield disk
+    subprocess.run(["umount", "--lazy", str(disk)], check=True)  # lazy: a file left open must not fail the test
+
+
+def test_a_network_too_large_for_its_disk_goes_to_the_temporary_folder(capsys, tmp_path, monkeypatch, photo_folder,
+                                                                       small_disk):
+    elsewhere = tmp_path / "tmp"
+    elsewhere.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(elsewhere))
+    model = small_disk / "style.pt"  # about 0.57 MB: torch.save fails part way, with a RuntimeError
+    code, _, err = run(capsys, "train", STYLE, "-o", model, "--photos", photo_folder, *TRAIN_FAST)
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith(f"nst: error: cannot save {model}: No space left on device ([enforce fail at "), err
+    saved = Path(err.split("; wrote ")[1].removesuffix(" instead\n"))
+    assert saved.parent == elsewhere and load_network(saved).info["steps"] == 2
+    assert list(small_disk.iterdir()) == []  # no partial file left
+
+
+def test_a_network_whose_folder_is_removed_during_training_goes_to_the_temporary_folder(
+        capsys, tmp_path, monkeypatch, photo_folder):
+    folder, elsewhere = tmp_path / "out", tmp_path / "tmp"
+    folder.mkdir()
+    elsewhere.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(elsewhere))
+
+    def train_while_the_folder_goes(*args, **kwargs):
+        folder.rmdir()
+        return train(*args, **kwargs)
+
+    monkeypatch.setattr(fast_command, "train", train_while_the_folder_goes)
+    code, _, err = run(capsys, "train", STYLE, "-o", folder / "style.pt", "--photos", photo_folder, *TRAIN_FAST)
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith(f"nst: error: cannot save {folder / 'style.pt'}: No such file or directory; wrote {elsewhere}")
+    assert load_network(err.split("; wrote ")[1].removesuffix(" instead\n")).info["steps"] == 2
+
+
+def test_two_trainings_saving_one_file_at_once_keep_both_networks(capsys, tmp_path, monkeypatch, photo_folder):
+    model = tmp_path / "style.pt"
+    save = torch.save
+
+    def another_run_saves_meanwhile(*args, **kwargs):  # the other run's whole save, within this one's
+        monkeypatch.setattr(torch, "save", save)
+        save_network(TransformNet(), model, style="the other run's")
+        return save(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", another_run_saves_meanwhile)
+    code, _, err = run(capsys, "train", STYLE, "-o", model, "--photos", photo_folder, *TRAIN_FAST)
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith(f"nst: error: cannot save {model}: a file of that name appeared during the run; wrote ")
+    assert load_network(model).info == {"style": "the other run's"}
+    saved = Path(err.split("; wrote ")[1].removesuffix(" instead\n"))
+    assert saved.parent == tmp_path and load_network(saved).info["steps"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["photos", "style.pt", saved.name])
+
+
+def test_training_opens_only_the_regular_files_of_its_photo_folder(capsys, tmp_path, photo_folder):
+    os.mkfifo(photo_folder / "pipe.jpg")  # would wait for a writer forever
+    (photo_folder / "folder.png").mkdir()
+    with guard_against_hanging():
+            code, out, err = run(capsys, "train", STYLE, "-o", tmp_path / "style.pt", "--photos", photo_folder,
+                             *TRAIN_FAST)
+    assert code == 0, err
+    assert "crops of 1 photos" in out
+
+
+def test_an_unreadable_photo_folder_is_one_line(capsys, tmp_path, monkeypatch, photo_folder):
+    def denied(self):
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "iterdir", denied)  # as chmod 000 would, for a user other than root
+    code, _, err = run(capsys, "train", STYLE, "-o", tmp_path / "style.pt", "--photos", photo_folder, *TRAIN_FAST)
+    assert code == 2 and err == f"nst: error: --photos {photo_folder}: cannot read it: Permission denied\n"
 
 
 def _free_for(need: int) -> int:

@@ -1,6 +1,7 @@
 """Fast style transfer: the transformation network, the crops, the training loop, saving and the shipped networks."""
 
 import math
+import os
 import warnings
 
 import pytest
@@ -20,6 +21,7 @@ from nst_helpers import (
 from nst_helpers import objective as objective_module
 from nst_helpers.fast import (
     HELD_OUT,
+    NORMALIZATION,
     Crops,
     TrainingSettings,
     TransformNet,
@@ -33,10 +35,17 @@ from nst_helpers.fast import (
     stylize,
     train,
     training_photos,
+    training_vgg,
 )
 from nst_helpers.fast import network as network_module
 from nst_helpers.fast.train import LAYERS, check_training_memory
 from nst_helpers.folders import shipped_images
+
+
+@pytest.fixture(scope="module")
+def vgg():
+    """The network the fast networks train on and are measured with (the original VGG19), in place of conftest's."""
+    return training_vgg()
 
 TINY = TrainingSettings(size=32, crop=16, batch=1, steps=3, lr=1e-2)
 
@@ -172,6 +181,31 @@ def test_save_and_load_in_fp16(tmp_path):
         assert torch.allclose(net(x), loaded(x), atol=2e-3)
 
 
+def test_a_network_is_saved_with_the_mode_the_umask_gives_and_any_failure_is_one_line(tmp_path, monkeypatch):
+    previous = os.umask(0o027)
+    try:
+        path = save_network(TransformNet(), tmp_path / "net.pt")
+    finally:
+        os.umask(previous)
+    assert path.stat().st_mode & 0o777 == 0o640
+
+    def full(*args, **kwargs):
+        raise RuntimeError("[enforce fail at inline_container.cc:626] . unexpected pos 64\nC++ frames")
+
+    monkeypatch.setattr(torch, "save", full)  # torch.save raised this through save_network
+    with pytest.raises(WeightsError, match=r"cannot save .*net.pt: \[enforce fail at .*unexpected pos 64$"):
+        save_network(TransformNet(), path)
+    assert [p.name for p in tmp_path.iterdir()] == ["net.pt"]  # the earlier file, and no temporary file
+
+
+@pytest.mark.parametrize("path", [None, 3])
+def test_a_network_path_of_the_wrong_kind_is_one_line(path):
+    with pytest.raises(WeightsError, match="give a file"):  # was a raw TypeError
+        load_network(path)
+    with pytest.raises(WeightsError, match="give a file name"):
+        save_network(TransformNet(), path)
+
+
 @pytest.mark.parametrize("content,message", [
     (None, "network file not found"),
     (b"not a torch file", "could not read"),
@@ -273,7 +307,7 @@ def _gains(vgg, net, size, style_name="mosaic"):
     gains = []
     for name in HELD_OUT:
         photo = load_image(images_dir() / "content" / name, size=size)
-        objective = Objective(vgg, photo, style)
+        objective = Objective(vgg, photo, style, normalization=NORMALIZATION)
         with torch.no_grad():
             out, own, painting = (objective(x) for x in (net(photo), photo, initial_image(objective, "style")))
         gains.append(((own["style"] / out["style"]).item(), (painting["content"] / out["content"]).item()))
@@ -294,8 +328,8 @@ def test_the_shipped_mosaic_network_passes_the_notebooks_claims(vgg):
 def test_the_comparison_with_the_optimisation_measures_both_with_the_same_objective(vgg, style):
     photo, net = load_image(images_dir() / "content" / HELD_OUT[0], size=32), TransformNet().eval()
     rows = against_optimization(vgg, net, photo, style, ratio=2e-3, steps=(1, 3))
-    objective = Objective(vgg, photo, style, style_weight=style_weight_for_ratio(2e-3, *photo.shape[-2:]),
-                          precision="fp32")
+    objective = Objective(vgg, photo, style, normalization=NORMALIZATION, precision="fp32",
+                          style_weight=style_weight_for_ratio(2e-3, *photo.shape[-2:], NORMALIZATION))
     with torch.no_grad():
         terms = objective(net(photo))
     run = optimize_image(objective, init="noise", steps=5, progress=False)

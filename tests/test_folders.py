@@ -89,3 +89,18 @@ def test_outputs_go_to_the_home_folder_where_the_checkout_is_not_writable(monkey
     assert output_dir() == tmp_path / "nst_outputs"
     out = capsys.readouterr().out
     assert "not writable" in out and str(tmp_path / "nst_outputs") in out and out.count("\n") == 1
+
+
+def test_outputs_go_to_the_temporary_folder_where_the_home_folder_is_not_writable_either(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(folders, "_candidates", lambda: iter([ROOT]))
+    monkeypatch.setattr(folders.Path, "home", lambda: tmp_path / "home")
+    monkeypatch.setattr(folders.tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(folders.os, "access", lambda path, mode: str(path).startswith(str(tmp_path / "tmp")))
+    folder = output_dir()  # was ~/nst_outputs, whose mkdir was a raw PermissionError
+    assert folder.parent == tmp_path / "tmp" and folder.name.startswith("nst_outputs")
+    out = capsys.readouterr().out
+    assert "not writable" in out and str(folder) in out and out.count("\n") == 1
+    monkeypatch.setattr(folders.os, "access", lambda path, mode: False)
+    with pytest.raises(ImageError, match="nowhere to save results: .*outputs, .*nst_outputs and .*cannot be written"):
+        output_dir()

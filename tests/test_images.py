@@ -13,9 +13,11 @@ import pytest
 import torch
 from PIL import Image
 
-from nst_helpers import ImageError, load_image, save_image
+from nst_helpers import ImageError, NSTError, load_image, save_image, to_pil
 from nst_helpers import images as images_module
 from nst_helpers.images import check_save_path
+
+from .conftest import guard_against_hanging
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
 
@@ -356,9 +358,21 @@ def test_resize_jpeg_draft_keeps_the_requested_size(tmp_path):
     assert load_image(path, size=48).shape == (1, 3, 24, 48)
 
 
-def test_bad_size():
-    with pytest.raises(ImageError, match=">= 1"):
-        load_image(Image.new("RGB", (4, 4)), size=0)
+@pytest.mark.parametrize("size", [0, -3, "64", math.nan, 64.0, True])
+def test_bad_size_is_one_line_saying_what_is_expected(tmp_path, size):
+    Image.new("RGB", (4, 4)).save(tmp_path / "a.png")
+    for source in (Image.new("RGB", (4, 4)), tmp_path / "a.png"):  # a file was a raw exception from Pillow
+        with pytest.raises(ImageError, match="whole number of px >= 1") as info:
+            load_image(source, size=size)
+        assert "\n" not in str(info.value)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo") or not Path("/dev/zero").exists(), reason="needs FIFOs and /dev/zero")
+def test_a_fifo_or_a_device_is_one_line_not_a_hang(tmp_path):
+    os.mkfifo(tmp_path / "pipe.jpg")
+    for path in (tmp_path / "pipe.jpg", Path("/dev/zero")):
+        with guard_against_hanging(), pytest.raises(ImageError, match="not a regular file"):
+            load_image(path)
 
 
 # --- errors -------------------------------------------------------------------------------------
@@ -472,11 +486,64 @@ def test_save_jpeg_round_trip_is_close(tmp_path):
         assert (back - image).abs().mean().item() < 0.02
 
 
-def test_save_accepts_unbatched_and_clamps(tmp_path):
-    image = torch.full((3, 2, 2), 2.0)
-    image[0] = -1.0
+def test_save_accepts_unbatched_and_clamps_only_rounding(tmp_path):
+    image = torch.full((3, 2, 2), 1 + 0.4 / 255)
+    image[0] = -0.4 / 255
     path = save_image(image, tmp_path / "c.png")
     assert_colour(load_image(path), (0, 255, 255))
+
+
+def test_save_converts_what_load_image_converts(tmp_path):
+    pixels = torch.randint(0, 256, (1, 3, 5, 7), generator=torch.Generator().manual_seed(0))
+    expected = pixels.float() / 255
+    for name, image in {"uint8 tensor": pixels.to(torch.uint8),  # was saved all white
+                        "HWC array": pixels[0].permute(1, 2, 0).numpy().astype(np.uint8),  # was a raw exception
+                        "float array": expected[0].permute(1, 2, 0).numpy()}.items():
+        back = load_image(save_image(image, tmp_path / "out.png"))
+        torch.testing.assert_close(back, expected, rtol=0, atol=1e-6, msg=name)
+    grey = load_image(save_image(expected[0, 0], tmp_path / "grey.png"))  # a 2-D tensor, was a raw exception
+    torch.testing.assert_close(grey, expected[:, :1].expand(1, 3, 5, 7), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("image,message", [
+    (torch.full((1, 3, 4, 4), 200.0), "divide by 255"),  # was saved all white
+    (torch.full((1, 3, 4, 4), math.nan), "NaN"),  # was saved black
+    (torch.rand(2, 3, 4, 4), r"\(2, 3, 4, 4\)"),
+    ([[0.5]], "list"),
+])
+def test_save_refuses_what_would_be_saved_wrong_in_one_line(tmp_path, image, message):
+    with pytest.raises(ImageError, match=message) as info:
+        save_image(image, tmp_path / "out.png")
+    assert "\n" not in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: save_image(torch.rand(1, 3, 4, 4), 5), "cannot save an image to a int: give a file name"),
+    (lambda: load_image(torch.rand(1, 3, 4, 4), device="gpu0"), "unknown device 'gpu0'"),
+    (lambda: to_pil(np.zeros((4, 4, 3))), "to_pil takes an image tensor, got a ndarray; use load_image first"),
+    (lambda: to_pil(torch.full((3, 4, 4), math.nan)), "NaN"),  # was shown black
+    (lambda: to_pil(torch.rand(4, 4)), r"must be \(3, H, W\) or \(1, 3, H, W\), got \(4, 4\)"),
+])
+def test_the_image_functions_check_their_arguments_in_one_line(call, message):
+    with pytest.raises(NSTError, match=message) as info:  # each was a raw TypeError, RuntimeError or AttributeError
+        call()
+    assert "\n" not in str(info.value)
+
+
+def test_to_pil_reads_a_uint8_tensor_as_0_255():
+    pixels = torch.randint(0, 256, (3, 5, 7), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    assert np.array_equal(np.asarray(to_pil(pixels)), pixels.permute(1, 2, 0).numpy())  # was all white
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o002])
+def test_a_saved_image_has_the_mode_the_umask_gives(tmp_path, umask):
+    previous = os.umask(umask)
+    try:
+        path = save_image(torch.rand(1, 3, 4, 4), tmp_path / "out.png")  # was 0600 whatever the umask
+    finally:
+        os.umask(previous)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_save_bad_suffix(tmp_path):
@@ -500,16 +567,17 @@ def test_save_leaves_no_temporary_file(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "b.jpg"]
 
 
-def test_save_failure_leaves_nothing_behind(tmp_path, monkeypatch):
+def test_save_failure_of_any_kind_is_one_line_and_leaves_nothing_behind(tmp_path, monkeypatch):
     path = tmp_path / "keep.png"
     Image.new("RGB", (2, 2), RED).save(path)
 
-    def broken(image):
-        raise RuntimeError("disk full")
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full\n  C++ context")
 
-    monkeypatch.setattr(images_module, "to_pil", broken)
-    with pytest.raises(RuntimeError, match="disk full"):
+    monkeypatch.setattr(Image.Image, "save", broken)
+    with pytest.raises(ImageError, match="cannot save .*keep.png: disk full$"):
         save_image(torch.rand(1, 3, 4, 4), path)
+    monkeypatch.undo()
     assert [p.name for p in tmp_path.iterdir()] == ["keep.png"]  # no temporary file
     assert_colour(load_image(path), RED)  # the old file is intact
 

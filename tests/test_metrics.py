@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -87,6 +88,14 @@ def test_ssim_agrees_with_scikit_image():
         channel_axis=2, data_range=1.0, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
     )
     assert ssim(a, b) == pytest.approx(ref, abs=1e-4)
+
+
+@pytest.mark.parametrize("metric", [psnr, ssim])
+@pytest.mark.parametrize("image,message", [(np.zeros((1, 3, 16, 16)), "float tensor .*got ndarray"),
+                                           (torch.full((1, 3, 16, 16), math.nan), "NaN")])
+def test_an_image_of_the_wrong_kind_is_one_line(metric, image, message):
+    with pytest.raises(ParameterError, match=message):  # an array was a raw AttributeError
+        metric(image, torch.rand(1, 3, 16, 16))
 
 
 @pytest.mark.parametrize("metric", [psnr, ssim])

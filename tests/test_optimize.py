@@ -116,10 +116,22 @@ def test_objective_content_weight_scales_the_term(vgg, content):
     assert three == pytest.approx(3 * one, rel=1e-5)
 
 
-def test_objective_default_style_weight_scales_with_pixels(vgg, style):
-    # the paper's beta = 1e3 at 512x512 px, scaled with the pixel count: 1e3 * 24 * 24 / 512^2
-    obj = Objective(vgg, style=style, style_layers=["conv1_1"])
+def test_objective_default_style_weight_is_the_papers_at_every_size(vgg, style):
+    # 'paper-mean' (the default): the content term is a mean, so beta = 1e3 (alpha/beta = 1e-3) at every size
+    assert Objective(vgg, style=style, style_layers=["conv1_1"]).style_weight == pytest.approx(1e3)
+    # the text's 'paper': beta = 1e3 at 512x512 px, scaled with the pixel count, 1e3 * 24 * 24 / 512^2
+    obj = Objective(vgg, style=style, style_layers=["conv1_1"], normalization="paper")
     assert obj.style_weight == pytest.approx(1e3 * 24 * 24 / 512**2)
+
+
+def test_paper_mean_is_the_texts_style_term_with_the_content_term_a_mean(vgg, content, style):
+    # 'paper-mean' = the text's 'paper' with alpha multiplied by 2 / (N M) of the content layer
+    x = torch.rand(content.shape, generator=torch.Generator().manual_seed(0))
+    n, m = vgg(content, ["relu4_2"])["relu4_2"][0].flatten(1).shape
+    mean = Objective(vgg, content, style, style_weight=7.0)(x)
+    text = Objective(vgg, content, style, style_weight=7.0, normalization="paper", content_weight=2 / (n * m))(x)
+    assert mean["content"].item() == pytest.approx(text["content"].item(), rel=1e-5)
+    assert mean["style"].item() == pytest.approx(text["style"].item(), rel=1e-5)
 
 
 def test_objective_needs_content_or_style(vgg):
@@ -208,6 +220,17 @@ def test_initial_image_from_a_tensor(content_objective):
     torch.testing.assert_close(x, given.clamp(0, 1))
     x.zero_()
     assert given.max().item() == 2.0  # a copy
+
+
+@pytest.mark.parametrize("init,message", [
+    (np.zeros((1, 3, 8, 8), np.float32), "float tensor in \\[0, 1\\], got ndarray"),  # was a raw ValueError
+    (torch.full((1, 3, 8, 8), math.nan), "NaN"),  # was returned as the "result"
+    (torch.zeros(1, 1, 8, 8), "RGB"),
+])
+def test_a_bad_starting_image_is_one_line(init, message):
+    with pytest.raises(ParameterError, match=message) as info:
+        optimize_image(Quadratic(), init=init, steps=2, progress=False)
+    assert "\n" not in str(info.value)
 
 
 def test_initial_image_unknown(content_objective):

@@ -87,8 +87,8 @@ def test_layer_names_match_modules(vgg):
 # --- the bundled weights ------------------------------------------------------------------------
 
 
-def test_caffe_weights_are_trained_not_random(vgg):
-    convs = conv_layers(vgg)
+def test_caffe_weights_are_trained_not_random(vgg_original):
+    convs = conv_layers(vgg_original)
     assert len(convs) == 16
     torch.manual_seed(0)
     for i, conv in enumerate(convs):
@@ -298,10 +298,10 @@ def test_weights_file_that_holds_something_else(tmp_path, content, message):
 # --- pooling and preprocessing ------------------------------------------------------------------
 
 
-def test_max_and_avg_pooling_differ(vgg, vgg_max, image):
+def test_max_and_avg_pooling_differ(vgg_original, vgg_max, image):
     assert isinstance(vgg_max.features[vgg_max.layer_names.index("pool1")], nn.MaxPool2d)
-    assert isinstance(vgg.features[vgg.layer_names.index("pool1")], nn.AvgPool2d)
-    a, m = vgg(image, ["relu1_2", "conv2_1"]), vgg_max(image, ["relu1_2", "conv2_1"])
+    assert isinstance(vgg_original.features[vgg_original.layer_names.index("pool1")], nn.AvgPool2d)
+    a, m = vgg_original(image, ["relu1_2", "conv2_1"]), vgg_max(image, ["relu1_2", "conv2_1"])
     assert torch.equal(a["relu1_2"], m["relu1_2"])  # same weights: identical before the first pooling
     assert a["conv2_1"].shape == m["conv2_1"].shape
     assert not torch.allclose(a["conv2_1"], m["conv2_1"])
@@ -343,12 +343,12 @@ def normalized():
     return VGG("vgg19", weights="caffe", pooling="avg", device="cpu", normalized=True)
 
 
-def test_normalized_features_are_the_plain_ones_divided_by_each_filters_mean(vgg, normalized, image):
+def test_normalized_features_are_the_plain_ones_divided_by_each_filters_mean(vgg_original, normalized, image):
     """ReLU and pooling commute with a positive per-channel factor: the normalised network's feature maps are the
     plain ones divided, channel by channel, by the shipped mean activations."""
     scales = load_scales()
     layers = ["conv1_1", "relu2_2", "relu4_2", "relu5_1"]
-    plain, scaled = vgg(image, layers), normalized(image, layers)
+    plain, scaled = vgg_original(image, layers), normalized(image, layers)
     for layer in layers:
         expected = plain[layer] / scales["conv" + layer[4:]].view(1, -1, 1, 1)  # conv3_1, relu3_1 -> conv3_1's scale
         torch.testing.assert_close(scaled[layer], expected, rtol=1e-4, atol=1e-4 * expected.abs().max().item())

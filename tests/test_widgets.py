@@ -1,5 +1,6 @@
 """The explorers, driven without a browser: set controls, run at tiny sizes, check what the learner would see."""
 
+import tempfile
 import time
 from datetime import datetime
 
@@ -229,7 +230,7 @@ def test_two_explorers_run_at_once(monkeypatch):
 # --- the fast mode: a shipped network, the preview following the controls ---------------------------------------------
 
 
-def test_fast_explorer_follows_the_photo_network_and_size(tmp_path):
+def test_fast_explorer_follows_the_photo_network_and_size(tmp_path, monkeypatch):
     from nst_helpers.explore import fast_explorer
 
     explorer = fast_explorer()
@@ -248,6 +249,13 @@ def test_fast_explorer_follows_the_photo_network_and_size(tmp_path):
     explorer.output_dir = tmp_path
     path = explorer.save()
     assert path.parent == tmp_path and path.name.startswith("fast_coffee_night_cafe_") and "Saved" in explorer.message_text
+    (tmp_path / "file").write_text("a file, where a folder cannot be made")
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    explorer.output_dir = tmp_path / "file" / "outputs"
+    elsewhere = explorer.save()  # was None: "could not save"
+    assert elsewhere.parent == tmp_path / "tmp" and elsewhere.name.startswith("fast_coffee_night_cafe_")
+    assert explorer.message_text.endswith(f"; saved {elsewhere} instead") and "cannot save" in explorer.message_text
 
 
 def test_fast_explorer_shows_a_bad_upload_in_one_line():

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from nst_helpers import CONTENT_LAYERS, STYLE_LAYERS  # noqa: E402
+from nst_helpers.saving import write_file  # noqa: E402
 from nst_helpers.vgg import layer_names  # noqa: E402
 
 OUT = ROOT / "docs" / "layers_to_losses.png"
@@ -75,7 +76,7 @@ def main() -> None:
     ax.set_ylim(ys["pool5"] - 1.0, top + 2.0)
     ax.axis("off")
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(OUT, dpi=110, bbox_inches="tight", metadata={"Software": None})
+    write_file(OUT, lambda f: fig.savefig(f, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None}))
     print(f"wrote {OUT.relative_to(ROOT)}")
 
 

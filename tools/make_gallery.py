@@ -12,6 +12,9 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from nst_helpers.saving import write_file  # noqa: E402
+
 PAIRS = [("chenonceau", "starry_night"), ("chenonceau", "whalers"), ("chenonceau", "grande_jatte"),
          ("chenonceau", "mada_primavesi")]  # notebook 4's transfers with the paper's settings
 SIDE, HEIGHT, GAP = 224, 168, 6  # px per result (4:3, as the photo), px between tiles
@@ -32,7 +35,7 @@ def main(profile: str = "lab") -> None:
             thumb = ImageOps.fit(Image.open(path).convert("RGB"), (half, HEIGHT // 2))
             sheet.paste(thumb, (x + j * (half + GAP), HEIGHT + GAP))
     out = ROOT / "docs" / "gallery.jpg"
-    sheet.save(out, quality=90)
+    write_file(out, lambda f: sheet.save(f, "JPEG", quality=90))
     print(f"wrote {out.relative_to(ROOT)} ({out.stat().st_size // 1024} KB)")
 
 

@@ -15,6 +15,7 @@ import torch
 
 from nst_helpers import VGG, images_dir, load_image
 from nst_helpers.normalization import SCALES_FILE, SIZE, mean_activations
+from nst_helpers.saving import write_file
 
 
 def scale_images() -> list[Path]:
@@ -24,14 +25,14 @@ def scale_images() -> list[Path]:
 
 def measure() -> dict[str, torch.Tensor]:
     """The per-filter mean activations of the Caffe VGG19 over `scale_images`."""
-    vgg = VGG("vgg19", weights="caffe", pooling="max", device="cpu")
+    vgg = VGG("vgg19", weights="caffe", pooling="max", device="cpu", normalized=False)
     return mean_activations(vgg, (load_image(path, size=SIZE) for path in scale_images()))
 
 
 if __name__ == "__main__":
     scales = measure()
     target = Path(__file__).resolve().parents[1] / "nst_helpers" / SCALES_FILE
-    torch.save(scales, target)
+    write_file(target, lambda f: torch.save(scales, f))
     low = {name: int((m < 1e-3).sum()) for name, m in scales.items() if (m < 1e-3).any()}
     print(f"wrote {target} ({target.stat().st_size // 1024} KiB) from {len(scale_images())} images; "
           f"filters that never fire: {low or 'none'}")

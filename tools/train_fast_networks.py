@@ -39,6 +39,7 @@ from nst_helpers.fast import (  # noqa: E402
     shipped_networks,
     train,
     training_photos,
+    training_vgg,
 )
 from nst_helpers.fast.network import BLOCKS, CHANNELS  # noqa: E402
 from nst_helpers.folders import shipped_images  # noqa: E402
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"unknown: {', '.join(sorted(set(args.styles) - known))}; choose from {', '.join(sorted(known))}")
     if args.threads:
         torch.set_num_threads(args.threads)
-    vgg = VGG()
+    vgg = training_vgg()
     if args.measure:
         for name in args.styles or list(shipped_networks()):
             net = load_network(OUT / f"{name}.pt")

@@ -20,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from nst_helpers.precision import resolve  # noqa: E402
+from nst_helpers.saving import write_file  # noqa: E402
 from tests.variants import BF16, VARIANTS  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
@@ -101,7 +102,7 @@ def main() -> int:
     print(text)
     out = ROOT / "test-artifacts"
     out.mkdir(exist_ok=True)
-    (out / "variants.md").write_text(text + "\n")
+    write_file(out / "variants.md", lambda f: f.write(f"{text}\n".encode()))
     print("all variants passed" if ok else "some variants FAILED")
     return 0 if ok else 1
 

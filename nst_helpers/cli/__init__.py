@@ -9,6 +9,20 @@ Read command.py (the parser and `main`), then transfer.py (`nst transfer`, `nst 
 train`, `nst stylize`); shared.py holds what they share: option types, the output's check, signals, the last save.
 """
 
-from .command import build_parser, main
+import signal
+import sys
 
-__all__ = ["build_parser", "main"]
+
+def main(argv: list[str] | None = None) -> int:
+    """`nst` with ``argv`` (`command.main`), imported here so that Ctrl-C while torch loads, or before a command has
+    started, is one line too."""
+    try:
+        from .command import main as run
+
+        return run(argv)
+    except KeyboardInterrupt:
+        print("nst: interrupted; nothing written", file=sys.stderr)
+        return 128 + signal.SIGINT
+
+
+__all__ = ["main"]

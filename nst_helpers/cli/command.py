@@ -8,6 +8,7 @@ import platform
 import signal
 import subprocess
 import sys
+import warnings
 
 import torch
 import torchvision
@@ -78,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+BENCH = ("import argparse, runpy; from nst_helpers.cli.shared import Parser; argparse.ArgumentParser.error = "
+         "Parser.error; runpy.run_module('benchmarks.bench', run_name='__main__')")  # its usage errors in one line
+
+
 def bench(argv: list[str]) -> int:
     """`nst bench ARGS`: run benchmarks/bench.py of the checkout (not part of the package) with ARGS."""
     root = checkout()
@@ -86,7 +91,7 @@ def bench(argv: list[str]) -> int:
               "(`make bench`)", file=sys.stderr)
         return 2
     path = os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH")) if p)
-    return subprocess.call([sys.executable, "-m", "benchmarks.bench", *argv], env=os.environ | {"PYTHONPATH": path})
+    return subprocess.call([sys.executable, "-c", BENCH, *argv], env=os.environ | {"PYTHONPATH": path})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,12 +102,17 @@ def main(argv: list[str] | None = None) -> int:
         return bench(argv[1:])
     args = build_parser().parse_args(argv)
     args.signals = []
-    try:
-        with signals(args.signals, interrupt=True):
-            return args.func(args) or 0
-    except NSTError as err:
-        print(f"nst: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("nst: interrupted; nothing written", file=sys.stderr)
-        return 128 + (args.signals[0] if args.signals else signal.SIGINT)
+    with warnings.catch_warnings(record=True) as caught:
+        try:
+            with signals(args.signals, interrupt=True):
+                code = args.func(args) or 0
+        except NSTError as err:
+            print(f"nst: error: {err}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("nst: interrupted; nothing written", file=sys.stderr)
+            return 128 + (args.signals[0] if args.signals else signal.SIGINT)
+    if code == 0:  # warnings, a library's too: one line each after a success, and none beside an error's one line
+        for line in dict.fromkeys(str(w.message).strip().split("\n")[0] for w in caught):
+            print(f"nst: warning: {line}", file=sys.stderr)
+    return code

@@ -21,15 +21,14 @@ from ..fast.network import (
     check_pass_memory,
     load_network,
     network_path,
-    save_network,
+    network_writer,
     shipped_networks,
     stylize,
 )
-from ..fast.train import LAYERS, RATIO, TRAINING, check_training_memory, train, training_photos
-from ..images import SAVE_FORMATS, load_image, save_image
+from ..fast.train import LAYERS, RATIO, TRAINING, check_training_memory, train, training_photos, training_vgg
+from ..images import SAVE_FORMATS, image_writer, load_image
 from ..objective import check_memory
 from ..profiles import get_device, profile
-from ..vgg import VGG
 from .shared import add_device_and_profile, check_output, finish, positive_int, weight
 
 
@@ -41,11 +40,15 @@ def _ratio(text: str) -> float:
 
 
 def _photos(folder: str) -> list[Path]:
-    """The image files in ``folder``, for `nst train --photos`."""
+    """The image files in ``folder``, for `nst train --photos`: regular files only (a FIFO or a device named .jpg
+    could hang the run); a folder that cannot be read is one line."""
     path = Path(folder).expanduser()
     if not path.is_dir():
         raise ParameterError(f"--photos {folder}: not a folder")
-    photos = sorted(p for p in path.iterdir() if p.suffix.lower() in SAVE_FORMATS)
+    try:
+        photos = sorted(p for p in path.iterdir() if p.suffix.lower() in SAVE_FORMATS and p.is_file())
+    except OSError as err:
+        raise ParameterError(f"--photos {folder}: cannot read it: {err.strerror or err}") from None
     if not photos:
         raise ParameterError(f"--photos {folder}: no .png, .jpg or .jpeg files in it")
     return photos
@@ -58,7 +61,7 @@ def train_network(args: argparse.Namespace) -> int:
     chosen = {"size": args.size, "crop": args.crop, "batch": args.batch, "steps": args.steps}
     settings = replace(TRAINING[p.name], **{k: v for k, v in chosen.items() if v})
     paths = _photos(args.photos) if args.photos else training_photos()
-    vgg = VGG(device=p.device)
+    vgg = training_vgg(p.device)
     check_memory(vgg, settings.size, settings.size, LAYERS)  # the style image's targets, before anything is loaded
     check_training_memory(vgg, TransformNet(), settings.crop, settings.batch)
     photos = [load_image(path, size=settings.size) for path in paths]
@@ -70,8 +73,7 @@ def train_network(args: argparse.Namespace) -> int:
             "photos": len(photos), "crops": result.crops, "best_step": result.best_step}
     done = (f"{result.steps} steps, {result.crops} crops of {len(photos)} photos, {result.seconds:.1f} s; "
             f"best weights at step {result.best_step}")
-    return finish(args, lambda path: save_network(result.net, path, **info), output, ".pt", result.stopped, done,
-                  new=True)
+    return finish(args, network_writer(result.net, **info), output, result.stopped, done)
 
 
 def stylize_photo(args: argparse.Namespace) -> int:
@@ -87,7 +89,7 @@ def stylize_photo(args: argparse.Namespace) -> int:
     image = stylize(net, photo)
     seconds = time.perf_counter() - start
     done = f"{image.shape[-1]}x{image.shape[-2]} px in {seconds * 1000:.0f} ms"
-    return finish(args, lambda path: save_image(image, path), output, ".png", None, done)
+    return finish(args, image_writer(image, output.path.suffix), output, None, done)
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:

@@ -1,5 +1,5 @@
-"""What every `nst` command shares: one-line usage errors, option types, the output path's check, signals, and a
-save at the end of a run that does not lose its work."""
+"""What every `nst` command shares: one-line usage errors, option types, the output path's check, signals, and the
+end of a run: its result saved (`saving.save`, which does not lose it) and said in one line."""
 
 from __future__ import annotations
 
@@ -8,15 +8,16 @@ import contextlib
 import os
 import signal
 import sys
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
-from ..errors import NSTError, ParameterError
+from ..errors import ParameterError
 from ..images import SAVE_FORMATS, check_save_path
 from ..objective import check_weight
 from ..precision import PRECISIONS
 from ..profiles import PROFILES
+from ..saving import Stamp, Writer, save, stamp
 
 INTERRUPTS = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
 
@@ -62,9 +63,17 @@ def add_precision(p: argparse.ArgumentParser) -> None:
                    "else auto)")
 
 
+class Output(NamedTuple):
+    """A run's output file, and what was there when the run began (`saving.stamp`): if another run writes it
+    meanwhile, that file is kept and this run's result saved beside it."""
+
+    path: Path
+    before: Stamp
+
+
 def check_output(text: str, inputs: list[str], suffixes: tuple[str, ...] = tuple(SAVE_FORMATS), new: bool = False
-                 ) -> Path:
-    """The output path, checked before a long run, not after it: a local file with one of ``suffixes`` (an image by
+                 ) -> Output:
+    """The output, checked before a long run, not after it: a local file with one of ``suffixes`` (an image by
     default) that can be written and is not one of the ``inputs`` (through a link or another spelling either), nor,
     if ``new``, any file that exists. There is no flag to overwrite an input."""
     if "://" in text:
@@ -76,7 +85,7 @@ def check_output(text: str, inputs: list[str], suffixes: tuple[str, ...] = tuple
             raise ParameterError(f"output {text} is the input {source}: it would be overwritten; write to another name")
     if new and os.path.lexists(path):
         raise ParameterError(f"output {text} exists and would be overwritten; write to another name")
-    return path
+    return Output(path, None if new else stamp(path))
 
 
 @contextlib.contextmanager
@@ -98,37 +107,12 @@ def signals(received: list[int], interrupt: bool) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def save(write: Callable[[Path], Path], output: Path, suffix: str, new: bool = False) -> tuple[Path, str | None]:
-    """Save at the end of a run, which must not lose its work: ``write(path)`` to ``output``; if that fails (or, if
-    ``new``, a file of that name appeared during the run), to a new ``suffix`` file beside it, else in the temporary
-    folder. Returns where it went and, if not to ``output``, why."""
-    if new and os.path.lexists(output):
-        problem = f"cannot save {output}: a file of that name appeared during the run"
-    else:
-        try:
-            return write(output), None
-        except NSTError as err:
-            problem = str(err)
-    for folder in (output.parent, Path(tempfile.gettempdir())):
-        try:
-            fd, name = tempfile.mkstemp(dir=folder, prefix=f"{output.stem[:100]}-", suffix=suffix)
-        except OSError:
-            continue
-        os.close(fd)
-        try:
-            return write(Path(name)), problem
-        except NSTError:
-            os.unlink(name)
-    raise NSTError(f"{problem}; nor could a copy be saved beside it or in {tempfile.gettempdir()}")
-
-
-def finish(args: argparse.Namespace, write: Callable[[Path], Path], output: Path, suffix: str, stopped: str | None,
-           done: str, new: bool = False) -> int:
-    """The end of every command that writes a result: save it (`save`, signals held off meanwhile), then say in one
-    line what happened and return the exit code: 128 + the signal that stopped the run, 2 if it stopped early or
-    the result went elsewhere, else 0 (``done`` follows the path written)."""
+def finish(args: argparse.Namespace, write: Writer, output: Output, stopped: str | None, done: str) -> int:
+    """The end of every command that writes a result: ``write`` it (`saving.save`, signals held off meanwhile), then
+    say in one line what happened and return the exit code: 128 + the signal that stopped the run, 2 if it stopped
+    early or the result went elsewhere, else 0 (``done`` follows the path written)."""
     with signals(args.signals, interrupt=False):
-        saved, problem = save(write, output, suffix, new=new)
+        saved, problem = save(output.path, write, output.before)
     wrote = f"{problem}; wrote {saved} instead" if problem else f"wrote {saved}"
     if args.signals:
         print(f"nst: {stopped or 'interrupted while saving'}; {wrote}", file=sys.stderr)

@@ -9,17 +9,16 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from pathlib import Path
 
 import torch
 
 from ..backbone import ARCHITECTURES, Backbone
-from ..images import load_image, save_image
+from ..images import image_writer, load_image
 from ..objective import Objective, check_memory
 from ..optimize import optimize_image
 from ..precision import resolve
 from ..profiles import profile
-from .shared import add_device_and_profile, add_precision, check_output, finish, positive_int, weight
+from .shared import Output, add_device_and_profile, add_precision, check_output, finish, positive_int, weight
 
 
 def _layers(text: str) -> list[str]:
@@ -70,7 +69,7 @@ def reconstruct(args: argparse.Namespace) -> int:
     return _run(objective, args, p.steps, output)
 
 
-def _run(objective: Objective, args: argparse.Namespace, default_steps: int, output: Path) -> int:
+def _run(objective: Objective, args: argparse.Namespace, default_steps: int, output: Output) -> int:
     """Optimise, save and report in one line; the exit code."""
     with warnings.catch_warnings():  # printed below as one line instead
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -81,7 +80,7 @@ def _run(objective: Objective, args: argparse.Namespace, default_steps: int, out
     losses = result.history["total"]  # empty if stopped before the first step
     done = f"{result.steps} steps, {result.seconds:.1f} s, {objective.precision.name}"
     done += f", final loss {losses[-1]:.4g}" if losses else ""
-    return finish(args, lambda path: save_image(result.image, path), output, ".png", result.stopped, done)
+    return finish(args, image_writer(result.image, output.path.suffix), output, result.stopped, done)
 
 
 def _add_run_options(p: argparse.ArgumentParser, init: str) -> None:
@@ -105,7 +104,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     t.add_argument("style")
     _add_run_options(t, init="content")
     t.add_argument("--content-weight", type=weight, default=1.0, help="alpha (default 1)")
-    t.add_argument("--style-weight", type=weight, help="beta (default: the paper's 1e3 at 512 px, scaled)")
+    t.add_argument("--style-weight", type=weight, help="beta (default: the paper's 1e3, alpha/beta = 1e-3)")
     t.add_argument("--tv-weight", type=weight, default=0.0)
     t.add_argument("--content-layer", type=_layers, help="default: the network's; VGG's relu4_2 (the paper's conv4_2)")
     t.add_argument("--style-layers", type=_layers, help="comma-separated; default: the network's; VGG's relu1_1,...")

@@ -25,10 +25,11 @@ from matplotlib.figure import Figure
 
 from ..errors import NSTError
 from ..folders import output_dir
-from ..images import save_image
+from ..images import image_writer
 from ..optimize import Result
 from ..plotting import plot_terms
 from ..profiles import profile
+from ..saving import save_new
 from ..vgg import VGG
 from .controls import placeholder, png
 
@@ -265,18 +266,18 @@ class Explorer:
                       layout=W.Layout(margin="0 10px 0 0"))
 
     def save(self) -> Path | None:
-        """Write the last result to ``output_dir`` (``outputs/``) as PNG; returns the path."""
+        """Write the last result to ``output_dir`` (``outputs/``) as PNG (`saving.save_new`); returns the path."""
         if self.image is None:
             self.say("Nothing to save yet: press Run first.", "warning")
             return None
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         try:
-            self.output_dir.mkdir(parents=True, exist_ok=True)
-            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-            path = save_image(self.image, self.output_dir / f"{self.name}_{self.runs[0].slug}_{stamp}.png")
-        except (NSTError, OSError) as err:
+            name = f"{self.name}_{self.runs[0].slug}_{stamp}.png"
+            path, problem = save_new(self.output_dir / name, image_writer(self.image))
+        except NSTError as err:
             self._error(f"could not save: {err}")
             return None
-        self.say(f"Saved {path}")
+        self.say(f"{problem}; saved {path} instead" if problem else f"Saved {path}", "warning" if problem else "info")
         return path
 
     def _settings(self) -> dict[str, Any]:  # pragma: no cover - each explorer has its own

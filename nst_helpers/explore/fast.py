@@ -19,8 +19,9 @@ import torch
 from ..errors import NSTError
 from ..fast.network import TransformNet, load_network, shipped_networks, stylize
 from ..folders import output_dir, shipped_images
-from ..images import load_image, save_image
+from ..images import image_writer, load_image
 from ..profiles import profile
+from ..saving import save_new
 from .base import PREVIEW_PX
 from .controls import ImagePicker, box, placeholder, png, size_slider
 
@@ -125,16 +126,15 @@ class FastExplorer:
         self.status.value = f"<small>{name} · {w}x{h} px · {ms:.0f} ms</small>"
 
     def save(self) -> Path | None:
-        """Write the stylised photo to ``outputs/`` as PNG; returns the path."""
+        """Write the stylised photo to ``outputs/`` as PNG (`saving.save_new`); returns the path."""
         if self.image is None:
             self._error("Nothing to save yet: pick a photo and a network first.")
             return None
+        name = f"fast_{self.picker.choice().stem}_{self.network.value}_{datetime.now():%H%M%S}.png"
         try:
-            self.output_dir.mkdir(parents=True, exist_ok=True)
-            name = f"fast_{self.picker.choice().stem}_{self.network.value}_{datetime.now():%H%M%S}.png"
-            path = save_image(self.image, self.output_dir / name)
-        except (NSTError, OSError) as err:
+            path, problem = save_new(self.output_dir / name, image_writer(self.image))
+        except NSTError as err:
             self._error(str(err))
             return None
-        self.say(f"Saved {path}")
+        self.say(f"{problem}; saved {path} instead" if problem else f"Saved {path}", "#a15c00" if problem else "#333")
         return path

@@ -16,10 +16,22 @@ from .network import (
     stylize,
 )
 from .preview import LivePreview
-from .train import HELD_OUT, RATIO, TRAINING, Crops, Training, TrainingSettings, train, training_photos
+from .train import (
+    HELD_OUT,
+    NORMALIZATION,
+    RATIO,
+    TRAINING,
+    Crops,
+    Training,
+    TrainingSettings,
+    train,
+    training_photos,
+    training_vgg,
+)
 
 __all__ = [
-    "Crops", "HELD_OUT", "LivePreview", "RATIO", "TRAINING", "Training", "TrainingSettings", "TransformNet",
+    "Crops", "HELD_OUT", "LivePreview", "NORMALIZATION", "RATIO", "TRAINING", "Training", "TrainingSettings",
+    "TransformNet",
     "against_optimization", "comparison_table", "load_network", "network_path", "parameter_count", "save_network",
-    "shipped_networks", "stylize", "train", "training_photos",
+    "shipped_networks", "stylize", "train", "training_photos", "training_vgg",
 ]

@@ -11,6 +11,7 @@ from ..objective import Objective, style_weight_for_ratio
 from ..optimize import optimize_image
 from ..vgg import VGG
 from .network import TransformNet
+from .train import NORMALIZATION
 
 STEPS = (25, 50, 100, 200)  # the optimisation's steps the network is compared with
 TERMS = ("content", "style", "total")
@@ -28,8 +29,8 @@ def against_optimization(
     """Row name -> weighted content, style and total loss on ``photo``: ``"network"`` for ``net``'s pass, ``"L-BFGS n"``
     for an L-BFGS optimisation from white noise (the paper's start) after n of ``steps``; the objective is
     `Objective`'s with alpha/beta = ``ratio`` at 512 px (`style_weight_for_ratio`), in ``precision``."""
-    objective = Objective(vgg, photo, style, style_weight=style_weight_for_ratio(ratio, *photo.shape[-2:]),
-                          precision=precision)
+    objective = Objective(vgg, photo, style, normalization=NORMALIZATION, precision=precision,
+                          style_weight=style_weight_for_ratio(ratio, *photo.shape[-2:], NORMALIZATION))
     with torch.no_grad():
         terms = {k: v.item() for k, v in objective(net(photo.to(vgg.device))).items()}
     rows = {"network": {**terms, "total": sum(terms.values())}}

@@ -21,6 +21,7 @@ from torch import nn
 
 from ..errors import ResourceError, WeightsError
 from ..objective import check_image, memory_shortfall
+from ..saving import Writer, write_file
 
 FORMAT = "nst-fast-network"  # what a saved network's "format" entry says
 NETWORKS_FOLDER = "networks"  # the shipped networks, in this package
@@ -121,21 +122,19 @@ def parameter_count(net: nn.Module) -> int:
     return sum(p.numel() for p in net.parameters())
 
 
-def save_network(net: TransformNet, path: str | os.PathLike, **info: Any) -> Path:
-    """Save ``net``'s weights in fp16 (half the size; the network runs in fp32) with ``info`` (the style, the
-    training's settings), written to a temporary file first so that nothing is half-written."""
-    path = Path(path).expanduser()
+def network_writer(net: TransformNet, **info: Any) -> Writer:
+    """What writes ``net``'s weights in fp16 (half the size; the network runs in fp32) with ``info`` (the style, the
+    training's settings)."""
     state = {k: v.detach().cpu().half() if v.is_floating_point() else v.cpu() for k, v in net.state_dict().items()}
     record = {"format": FORMAT, "channels": list(net.channels), "blocks": net.blocks, "state_dict": state,
               "info": info}
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        torch.save(record, tmp)
-        os.replace(tmp, path)
-    except OSError as err:
-        tmp.unlink(missing_ok=True)
-        raise WeightsError(f"cannot save {path}: {err.strerror or err}") from None
-    return path
+    return lambda f: torch.save(record, f)
+
+
+def save_network(net: TransformNet, path: str | os.PathLike, **info: Any) -> Path:
+    """Save ``net`` (`network_writer`) by way of `saving.write_file`: nothing is half-written, and the file gets the
+    mode the umask gives; a failure of any kind is a `WeightsError` in one line."""
+    return write_file(path, network_writer(net, **info), error=WeightsError)
 
 
 def _architecture(state: dict) -> tuple[list[int], int]:
@@ -148,6 +147,8 @@ def load_network(path: str | os.PathLike, device: str | torch.device = "cpu") ->
     """A network saved by `save_network` (or `nst train`), in fp32 and eval mode, with its ``info`` as ``.info``;
     a `WeightsError` in one line for a missing file or one that is not such a network. What the file says is checked
     against its weights before a network is built (a wrong number of blocks could ask for any amount of memory)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise WeightsError(f"cannot load a network from a {type(path).__name__}: give a file or a shipped style's name")
     path = Path(path).expanduser()
     if not path.is_file():
         shipped = ", ".join(shipped_networks()) or "none"
