@@ -1,20 +1,29 @@
-# The two commands a learner needs: `make lab` and `make test`. Nothing else, no download.
+# The two commands a learner needs: `make lab` and `make test`. The first run downloads about 3 GB (PyTorch with its
+# CUDA libraries; `TORCH=cpu` below: much less); later runs install nothing.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Exact versions from constraints.txt: what CI tested (pyproject.toml only states ranges).
+PIP_INSTALL := $(BIN)/python -m pip install --quiet -c constraints.txt
+# `make lab TORCH=cpu`: PyTorch's CPU-only build, for Linux without an NVIDIA GPU (macOS and Windows get one anyway).
+PIP_INSTALL += $(if $(filter cpu,$(TORCH)),--extra-index-url https://download.pytorch.org/whl/cpu)
+# `make lab LAB_ARGS=--no-browser` on a remote machine (reach it through an SSH tunnel: README); as root
+# (a container, a cloud VM) JupyterLab needs --allow-root.
+LAB_ARGS ?=
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: lab test variants lint render bench clean
 
-# Create the venv and install the package (editable) with its dependencies and the test extras.
-$(STAMP): pyproject.toml
+# Create the venv and install the package (editable) with JupyterLab and the test tools, at the tested versions.
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(PIP_INSTALL) -e ".[lab,test]"
 	touch $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(ALLOW_ROOT) $(LAB_ARGS) notebooks/
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -35,7 +44,7 @@ render: $(STAMP)
 
 # Time per evaluation beside the peers (installs pystiche), then coarse-to-fine against single-scale.
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+	$(PIP_INSTALL) -e ".[lab,test,bench]"
 	$(BIN)/nst bench
 	$(BIN)/nst bench --quality 512 --steps 200
 

@@ -1,9 +1,11 @@
 """Where the series' folders are: the checkout, its shipped ``images/``, and ``outputs/`` for results.
 
-A notebook may be opened anywhere: in ``notebooks/`` of a checkout, or as a lone copy (on a JupyterHub every
-user gets a copy of the notebook, not of the repository). So the checkout is looked for, in order, above this
-package (an editable install, `make lab`), in the folder pip installed the package from, and in the working
-directory and its parents. ``NST_IMAGES`` names the images folder outright where there is no checkout at all.
+A notebook may be opened anywhere: in ``notebooks/`` of a checkout, or as a lone copy (Colab, or a JupyterHub where
+every user gets a copy of the notebook, not of the repository). So the images travel inside the installed package
+(``nst_helpers/shipped_images/``, from a wheel or ``pip install git+...``: pyproject.toml maps the repository's
+``images/`` there). In a checkout (an editable install, `make lab`) they are the checkout's ``images/``, looked for,
+in order, above this package, in the folder pip installed the package from, and in the working directory and its
+parents. ``NST_IMAGES`` names the images folder outright.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from pathlib import Path
 
 from .errors import ImageError
 
-IMAGES_ENV = "NST_IMAGES"  # the shipped images folder, where no checkout can be found
+IMAGES_ENV = "NST_IMAGES"  # the shipped images folder, named outright
+PACKAGED_IMAGES = Path(__file__).resolve().parent / "shipped_images"  # in an installed wheel; absent in a checkout
 
 
 def _installed_from() -> Path | None:
@@ -47,19 +50,22 @@ def checkout() -> Path | None:
 
 
 def images_dir() -> Path:
-    """The shipped ``images/`` folder (``content/``, ``style/``): ``$NST_IMAGES``, else the checkout's.
+    """The shipped ``images/`` folder (``content/``, ``style/``): ``$NST_IMAGES``, else the installed package's
+    copy, else the checkout's.
 
-    Raises an `ImageError` with a one-line message where neither exists.
+    Raises an `ImageError` with a one-line message where none exists.
     """
     if folder := os.environ.get(IMAGES_ENV):
         path = Path(folder).expanduser()
         if not (path / "content").is_dir():
             raise ImageError(f"{IMAGES_ENV}={folder} has no content/ folder: point it at the series' images/ folder")
         return path
+    if (PACKAGED_IMAGES / "content").is_dir():
+        return PACKAGED_IMAGES
     root = checkout()
     if root is None:
-        raise ImageError(f"the series' images/ folder was not found: open the notebook in a checkout of the series, "
-                         f"or set {IMAGES_ENV} to that folder")
+        raise ImageError(f"the series' images/ folder was not found: install nst_helpers from a wheel or from git "
+                         f"(they travel with it), or set {IMAGES_ENV} to that folder")
     return root / "images"
 
 

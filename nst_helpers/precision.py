@@ -5,22 +5,20 @@ only). `resolve` turns it into a `Precision` for a device, with the reason for t
 it). Only the network's forward pass runs in the lower precision, under `torch.autocast`; its feature maps come
 back in fp32, so the image being optimised, the targets, the Gram matrices and the losses stay fp32.
 
-'auto' chooses bf16 + channels_last
+'auto' chooses bf16 + channels_last only where the win is too large to miss, from the hardware alone (so every
+run on a machine decides the same way):
 - on a CUDA GPU that runs bf16 natively (Ampere and later);
-- on a CPU with AMX or AVX512-BF16 where a probe (`bf16_speedup`, a small convolution's forward and backward
-  both ways, well under a second, once per process) finds bf16 at least `MIN_SPEEDUP` times faster: a CPU with
-  AVX512-BF16 but no AMX can run the whole evaluation slower in bf16 than in fp32, though its bf16 convolutions
-  alone are faster;
-and fp32 elsewhere: a CPU without either emulates bf16, slowly, and MPS is not measured.
+- on a CPU with AMX, whose bf16 matrix units run VGG's convolutions several times faster than fp32 (2.4x a whole
+  evaluation, issue 16);
+and fp32 elsewhere: a CPU with AVX512-BF16 but no AMX ran an evaluation from 0.74x to 1.85x fp32's speed, depending
+on the process and the load (a timing probe flipped between runs), a CPU without either emulates bf16, slowly, and
+MPS is not measured. A torch too old to tell (no ``torch.cpu._is_amx_tile_supported``) gets fp32.
 """
 
 from __future__ import annotations
 
 import copy
-import functools
-import statistics
 import threading
-import time
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -32,7 +30,6 @@ from .errors import ParameterError
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
-MIN_SPEEDUP = 1.25  # the probe's speed-up that 'auto' needs to choose bf16 on a CPU (the evaluation has extra casts)
 FP16_LOSS_SCALE = 2.0**10  # fp16's gradients underflow below 6e-8: optimize_image back-propagates the loss times this
 
 
@@ -83,6 +80,12 @@ def resolve(setting: str | Precision, device: torch.device | str) -> Precision:
     return _choice(name, "asked for")
 
 
+def _cpu_has(feature: str) -> bool:
+    """Whether this torch says the CPU has ``feature`` ('amx_tile', 'avx512_bf16'); False where it cannot tell."""
+    check = getattr(torch.cpu, f"_is_{feature}_supported", None)  # private API, present from torch 2.3
+    return bool(check()) if check is not None else False
+
+
 def _auto(kind: str) -> Precision:
     if kind == "cuda":
         if torch.cuda.is_bf16_supported(including_emulation=False):
@@ -90,40 +93,12 @@ def _auto(kind: str) -> Precision:
         return _choice("fp32", "auto: this GPU has no native bf16; fp16 only if asked for")
     if kind != "cpu":
         return _choice("fp32", f"auto: bf16 is not measured on {kind}")
-    amx, avx512 = torch.cpu._is_amx_tile_supported(), torch.cpu._is_avx512_bf16_supported()
-    if not (amx or avx512):
-        return _choice("fp32", "auto: this CPU has neither AMX nor AVX512-BF16, so bf16 would be emulated")
-    has = "AMX and AVX512-BF16" if amx and avx512 else "AMX" if amx else "AVX512-BF16 but no AMX"
-    speedup = bf16_speedup()
-    name = "bf16" if speedup >= MIN_SPEEDUP else "fp32"
-    return _choice(name, f"auto: this CPU has {has}; bf16 measured {speedup:.2f}x the speed of fp32")
-
-
-@functools.cache
-def bf16_speedup(reps: int = 3) -> float:
-    """How many times faster this CPU runs a small evaluation in bf16 + channels_last than in fp32: two of VGG's
-    deep 3x3 convolutions (256 channels at 32 px, 512 at 16 px; most of an evaluation's FLOPs are in such layers)
-    with ReLUs and a pooling, forward and backward. The median over interleaved reps, after a warm-up; measured
-    once per process."""
-    g = torch.Generator().manual_seed(0)
-    x = torch.rand(1, 256, 32, 32, generator=g)
-    weights = [torch.randn(256, 256, 3, 3, generator=g) / 48, torch.randn(512, 256, 3, 3, generator=g) / 48]
-    low = [w.to(torch.bfloat16, memory_format=torch.channels_last) for w in weights]
-
-    @torch.enable_grad()  # an Objective may be made under torch.no_grad(): the probe still needs its backward pass
-    def seconds(bf16: bool) -> float:
-        start = time.perf_counter()
-        image = x.clone().requires_grad_(True)
-        y = image.contiguous(memory_format=torch.channels_last) if bf16 else image
-        with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
-            for i, w in enumerate(low if bf16 else weights):
-                y = nn.functional.relu(nn.functional.conv2d(y, w, padding=1))
-                y = nn.functional.avg_pool2d(y, 2) if i == 0 else y
-        y.float().square().sum().backward()
-        return time.perf_counter() - start
-
-    times = [(seconds(False), seconds(True)) for _ in range(reps + 1)][1:]
-    return statistics.median(fp32 for fp32, _ in times) / statistics.median(bf16 for _, bf16 in times)
+    if _cpu_has("amx_tile"):
+        return _choice("bf16", "auto: this CPU has AMX, which runs bf16 several times faster than fp32")
+    if _cpu_has("avx512_bf16"):
+        return _choice("fp32", "auto: this CPU has AVX512-BF16 but no AMX, where bf16 is not reliably faster; "
+                               "'bf16' if asked for")
+    return _choice("fp32", "auto: this CPU has no AMX (nor AVX512-BF16), so bf16 would be slow or emulated")
 
 
 _LOWERED: weakref.WeakKeyDictionary[nn.Module, tuple[tuple, nn.Module]] = weakref.WeakKeyDictionary()

@@ -39,6 +39,26 @@ def test_a_package_installed_from_a_checkout_finds_it_through_pip_s_record(monke
     assert images_dir() == source / "images"
 
 
+def test_an_installed_package_s_own_images_come_before_any_checkout(monkeypatch, tmp_path):
+    packaged = tmp_path / "site-packages" / "nst_helpers" / "shipped_images"
+    (packaged / "content").mkdir(parents=True)
+    monkeypatch.setattr(folders, "PACKAGED_IMAGES", packaged)
+    monkeypatch.delenv(folders.IMAGES_ENV, raising=False)
+    assert images_dir() == packaged
+
+
+def test_the_wheel_maps_the_images_into_the_package():
+    import tomllib
+
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert setuptools["package-dir"]["nst_helpers.shipped_images"] == "images"
+    assert folders.PACKAGED_IMAGES.name == "shipped_images"
+    for kind in ("content", "style", "train"):
+        assert f"nst_helpers.shipped_images.{kind}" in setuptools["packages"]
+        patterns = setuptools["package-data"][f"nst_helpers.shipped_images.{kind}"]
+        assert {p.suffix for p in (ROOT / "images" / kind).iterdir()} <= {pattern[1:] for pattern in patterns}
+
+
 def test_nst_images_names_the_folder_outright(monkeypatch, tmp_path):
     (tmp_path / "content").mkdir()
     monkeypatch.setenv(folders.IMAGES_ENV, str(tmp_path))
