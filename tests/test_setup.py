@@ -75,8 +75,9 @@ def test_make_installs_the_constraints_and_ci_runs_make_test_then_variants():
 
 def test_make_lab_allows_root_and_takes_arguments():
     """JupyterLab refuses to run as root without --allow-root (a container, a cloud VM)."""
-    dry = subprocess.run(["make", "-n", "lab", "LAB_ARGS=--no-browser --port 8899"], cwd=ROOT, capture_output=True,
-                         text=True, check=True)
+    # --no-print-directory: under `make test` this make is a sub-make, which would add "Leaving directory" lines
+    dry = subprocess.run(["make", "--no-print-directory", "-n", "lab", "LAB_ARGS=--no-browser --port 8899"], cwd=ROOT,
+                         capture_output=True, text=True, check=True)
     command = dry.stdout.strip().splitlines()[-1]
     assert command.startswith(".venv/bin/jupyter lab") and command.endswith("--no-browser --port 8899 notebooks/")
     assert ("--allow-root" in command) == (os.geteuid() == 0)
