@@ -57,6 +57,8 @@ def test_the_wheel_maps_the_images_into_the_package():
         assert f"nst_helpers.shipped_images.{kind}" in setuptools["packages"]
         patterns = setuptools["package-data"][f"nst_helpers.shipped_images.{kind}"]
         assert {p.suffix for p in (ROOT / "images" / kind).iterdir()} <= {pattern[1:] for pattern in patterns}
+    assert "nst_helpers.shipped_images.reference" in setuptools["packages"]  # the reference figures, with their record
+    assert setuptools["package-data"]["nst_helpers.shipped_images.reference"] == ["*.jpg", "references.json"]
 
 
 def test_nst_images_names_the_folder_outright(monkeypatch, tmp_path):
