@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from nst_helpers import (
+    STYLE_LAYERS,
     Objective,
     ParameterError,
     ResourceError,
@@ -16,20 +17,21 @@ from nst_helpers import (
     initial_image,
     load_image,
     optimize_image,
-    style_weight_for_ratio,
 )
 from nst_helpers import objective as objective_module
+from nst_helpers.color import match_color
 from nst_helpers.fast import (
     HELD_OUT,
-    NORMALIZATION,
     Crops,
     TrainingSettings,
     TransformNet,
     against_optimization,
     comparison_table,
+    fast_objective,
     load_network,
     network_path,
     parameter_count,
+    per_image,
     save_network,
     shipped_networks,
     stylize,
@@ -37,6 +39,7 @@ from nst_helpers.fast import (
     training_photos,
     training_vgg,
 )
+from nst_helpers.fast import compare as compare_module
 from nst_helpers.fast import network as network_module
 from nst_helpers.fast.train import LAYERS, check_training_memory
 from nst_helpers.folders import shipped_images
@@ -307,7 +310,7 @@ def _gains(vgg, net, size, style_name="mosaic"):
     gains = []
     for name in HELD_OUT:
         photo = load_image(images_dir() / "content" / name, size=size)
-        objective = Objective(vgg, photo, style, normalization=NORMALIZATION)
+        objective = fast_objective(vgg, photo, style)
         with torch.no_grad():
             out, own, painting = (objective(x) for x in (net(photo), photo, initial_image(objective, "style")))
         gains.append(((own["style"] / out["style"]).item(), (painting["content"] / out["content"]).item()))
@@ -328,8 +331,7 @@ def test_the_shipped_mosaic_network_passes_the_notebooks_claims(vgg):
 def test_the_comparison_with_the_optimisation_measures_both_with_the_same_objective(vgg, style):
     photo, net = load_image(images_dir() / "content" / HELD_OUT[0], size=32), TransformNet().eval()
     rows = against_optimization(vgg, net, photo, style, ratio=2e-3, steps=(1, 3))
-    objective = Objective(vgg, photo, style, normalization=NORMALIZATION, precision="fp32",
-                          style_weight=style_weight_for_ratio(2e-3, *photo.shape[-2:], NORMALIZATION))
+    objective = fast_objective(vgg, photo, style, 2e-3, precision="fp32")
     with torch.no_grad():
         terms = objective(net(photo))
     run = optimize_image(objective, init="noise", steps=5, progress=False)
@@ -343,4 +345,47 @@ def test_the_comparison_with_the_optimisation_measures_both_with_the_same_object
     table = comparison_table({"cat": rows}).splitlines()
     assert table[0] == "| | network | L-BFGS 1 | L-BFGS 3 | L-BFGS 50 | network / L-BFGS 50 |" and len(table) == 3
     ratio = rows["network"]["total"] / rows["L-BFGS 3"]["total"]
-    assert table[2].startswith(f"| cat | {rows['network']['total'] / 1e9:.2f} | ") and table[2].endswith(f" {ratio:.2f}x |")
+    assert table[2].startswith(f"| cat | {rows['network']['total']:.3g} | ") and table[2].endswith(f" {ratio:.2f}x |")
+
+
+def test_the_optimisation_rows_are_cached_and_read_back(vgg, style, tmp_path, monkeypatch):
+    photo, net = load_image(images_dir() / "content" / HELD_OUT[0], size=32), TransformNet().eval()
+    cache = tmp_path / "rows.json"
+    rows = against_optimization(vgg, net, photo, style, steps=(1, 2), cache=cache)
+    monkeypatch.setattr(compare_module, "optimize_image", lambda *a, **k: pytest.fail("ran L-BFGS again"))
+    assert against_optimization(vgg, net, photo, style, steps=(1, 2), cache=cache) == rows
+
+
+def test_a_batchs_terms_per_image_are_one_images_terms(vgg, photos, style):
+    # the content term (a mean) is already per image; the style term adds up each image's Gram losses
+    crop = photos[0][..., :32, :32]
+    one = fast_objective(vgg, crop, style)
+    two = fast_objective(vgg, torch.cat([crop, crop]), style)
+    with torch.no_grad():
+        single, batch = one(crop * 0.9), per_image(two(torch.cat([crop, crop]) * 0.9), 2)
+    for term in ("content", "style"):
+        assert batch[term].item() == pytest.approx(single[term].item(), rel=1e-4)
+
+
+def test_the_fast_objective_is_the_papers_style_with_johnsons_content_layer(vgg, style):
+    objective = fast_objective(vgg, style, style)
+    assert objective.content_layers == ["relu2_2"] and objective.style_layers == list(STYLE_LAYERS)
+    assert objective.normalization == "paper-mean" and objective.style_weight == pytest.approx(1 / 5e-3)
+
+
+@pytest.mark.parametrize("name", ["starry_night", "night_cafe", "wheat_field", "grande_jatte"])
+def test_each_painting_network_beats_the_photo_a_tint_and_a_copy_of_the_painting(vgg, name):
+    # On the measure the networks are trained and chosen by (docs/design.md, "The fast networks"): a network that only
+    # recolours the photo scores as the tint does, one that paints the painting over the photo as its copy does. At
+    # the measure's 256 px, the size the networks paint at (at 128 px their strokes are twice as large against the
+    # photo, and the Night Café's loses to the tint on the cup). Margins there: 1.47x (Grande Jatte, cup) to 2.5x.
+    net, painting = load_network(network_path(name)), load_image(images_dir() / "style" / f"{name}.jpg", size=256)
+    for photo_name in HELD_OUT:
+        photo = load_image(images_dir() / "content" / photo_name, size=256)
+        objective = fast_objective(vgg, photo, painting, precision="fp32")
+        copy = torch.nn.functional.interpolate(painting, size=photo.shape[-2:], mode="bilinear", antialias=True)
+        with torch.no_grad():
+            score = {k: sum(objective(x).values()).item()
+                     for k, x in {"network": net(photo), "photo": photo, "tint": match_color(photo, painting),
+                                  "copy": copy}.items()}
+        assert score["network"] < min(score["photo"], score["tint"], score["copy"]), (photo_name, score)

@@ -1,16 +1,19 @@
 """Train the shipped fast style networks into nst_helpers/fast/networks/, one per style named (default: all).
 
-    python tools/train_fast_networks.py [STYLE ...] [--minutes 20] [--steps 4000] [--crop 128] [--size 256]
-                                        [--channels 16 32 64] [--blocks 3] [--threads 1]
+    python tools/train_fast_networks.py [STYLE ...] [--minutes 20] [--steps 4000] [--lr 1e-3] [--crop 128]
+                                        [--size 256] [--channels 16 32 64] [--blocks 3] [--threads 1]
+                                        [--from-shipped] [--ratio 5e-3]
     python tools/train_fast_networks.py --measure [NAME ...]
 
-Each trains on `training_photos()` (never the held-out ones) with the settings below, for at most ``--minutes``
-(the best weights so far are kept), and is saved in fp16. Run it under `nice`, one style at a time. On a GPU,
-Johnson et al.'s recipe in full is ``--size 512 --crop 256 --steps 40000 --channels 32 64 128 --blocks 5``.
+Each trains on `training_photos()` (never the held-out ones) on the fast networks' objective (`fast_objective`) with
+the settings below, for at most ``--minutes`` (the best weights so far are kept), and is saved in fp16. With
+``--from-shipped`` it starts from the shipped network's weights instead of a new network (a fine-tune; what it
+started from is recorded). Run it under `nice`, one style a core. On a GPU, Johnson et al.'s recipe in full is
+``--size 512 --crop 256 --steps 40000 --channels 32 64 128 --blocks 5``.
 Then each network is measured against the optimisation on the held-out photos at 256 px
-(`against_optimization`: L-BFGS from the paper's start after 25, 50, 100, 200 steps, the same objective), and
-the table is saved in the network's file (``info["against_lbfgs"]``), where notebook 6 reads it. ``--measure``
-measures shipped networks again without training them.
+(`against_optimization`: L-BFGS from the paper's start after 25, 50, 100, 200 steps, the same objective, cached in
+outputs/fast_measure/), and the table is saved in the network's file (``info["against_lbfgs"]``), where notebook 6
+reads it. ``--measure`` measures shipped networks again without training them.
 """
 
 from __future__ import annotations
@@ -25,10 +28,12 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from nst_helpers import VGG, images_dir, load_image  # noqa: E402
+from nst_helpers import VGG, images_dir, load_image, output_dir  # noqa: E402
 from nst_helpers.errors import NSTError  # noqa: E402
 from nst_helpers.fast import (  # noqa: E402
+    CONTENT_LAYERS,
     HELD_OUT,
+    NORMALIZATION,
     RATIO,
     TrainingSettings,
     TransformNet,
@@ -47,11 +52,6 @@ from nst_helpers.folders import shipped_images  # noqa: E402
 OUT = ROOT / "nst_helpers" / "fast" / "networks"
 SETTINGS = TrainingSettings(size=256, crop=128, batch=4, steps=4000, lr=1e-3)  # the shipped networks' training
 MEASURE_SIZE = 256  # the held-out photos' size (long side) for the comparison with the optimisation
-# alpha/beta per style: at RATIO (notebook 6's), composition, pointillism and swirls hardly changed a photo in 4 minutes
-# of training (their held-out style loss only 1.2-1.9x below the photo's), and The Starry Night's came out as the photo
-# with a blue cast after 4000 steps, so they get more style weight; the other paintings, The Starry Night's.
-RATIOS = {"composition": 5e-3, "mosaic": RATIO, "pointillism": 2e-3, "swirls": 5e-3, "starry_night": 2e-3,
-          "grande_jatte": 2e-3, "night_cafe": 2e-3, "wheat_field": 2e-3}
 
 
 def style_path(name: str) -> Path:
@@ -62,8 +62,11 @@ def style_path(name: str) -> Path:
 def measure(vgg: VGG, net: TransformNet, style_name: str, ratio: float) -> dict:
     """`against_optimization` on each held-out photo at MEASURE_SIZE px, printed as a table and returned."""
     style = load_image(style_path(style_name), size=MEASURE_SIZE)
+    cache = output_dir() / "fast_measure"
     results = {name: against_optimization(vgg, net, load_image(images_dir() / "content" / name, size=MEASURE_SIZE),
-                                          style, ratio) for name in HELD_OUT}
+                                          style, ratio, cache=cache / f"fast_{style_name}_{Path(name).stem}_"
+                                                                      f"{MEASURE_SIZE}_{ratio:g}.json")
+               for name in HELD_OUT}
     print(comparison_table(results))
     return results
 
@@ -73,6 +76,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("styles", nargs="*", help="style names (default: every image in images/style)")
     parser.add_argument("--minutes", type=float, default=20.0, help="at most this long per style (default 20)")
     parser.add_argument("--steps", type=int, default=SETTINGS.steps)
+    parser.add_argument("--lr", type=float, default=SETTINGS.lr, help=f"Adam's learning rate (default {SETTINGS.lr:g})")
+    parser.add_argument("--ratio", type=float, default=RATIO, help=f"alpha/beta (default {RATIO:g})")
+    parser.add_argument("--from-shipped", action="store_true", help="start from the shipped network's weights")
     parser.add_argument("--crop", type=int, default=SETTINGS.crop, help="side of the square crops, px")
     parser.add_argument("--size", type=int, default=SETTINGS.size, help="photos' long side, px")
     parser.add_argument("--channels", type=int, nargs=3, default=CHANNELS, metavar="C",
@@ -96,22 +102,29 @@ def main(argv: list[str] | None = None) -> None:
         return
     if min(args.steps, args.crop, args.size, *args.channels) < 1 or args.blocks < 0:  # crops too large: `Crops` says
         parser.error("--steps, --crop, --size and --channels must be positive, --blocks at least 0")
-    settings = TrainingSettings(**{**asdict(SETTINGS), "steps": args.steps, "crop": args.crop, "size": args.size})
+    settings = TrainingSettings(**{**asdict(SETTINGS), "steps": args.steps, "crop": args.crop, "size": args.size,
+                                   "lr": args.lr})
     names = args.styles or sorted(Path(file).stem for file in shipped_images("style"))
     paths = training_photos()
     photos = [load_image(p, size=settings.size) for p in paths]
     OUT.mkdir(exist_ok=True)
     for name in names:
-        ratio = RATIOS.get(name, RATIO)
+        ratio, before = args.ratio, None
         torch.manual_seed(0)  # the start `train` makes when it builds the network itself (its seed, 0)
+        net = TransformNet(tuple(args.channels), args.blocks)
+        if args.from_shipped:
+            start = load_network(OUT / f"{name}.pt")
+            net.load_state_dict(start.state_dict())
+            before = {k: v for k, v in start.info.items() if k not in ("against_lbfgs", "checks", "trained_on")}
         result = train(vgg, load_image(style_path(name), size=settings.size), photos, settings, ratio=ratio,
-                       net=TransformNet(tuple(args.channels), args.blocks), max_seconds=60 * args.minutes)
+                       net=net, max_seconds=60 * args.minutes)
         print(f"{name}: {result.steps} steps ({result.steps / result.seconds:.2f} it/s), {result.crops} crops of "
               f"{len(photos)} photos, best at step {result.best_step}")
         info = {**asdict(settings), "style": style_path(name).name, "steps": result.steps, "ratio": ratio,
                 "photos": len(photos), "crops": result.crops, "trained_on": [p.name for p in paths],
                 "held_out": list(HELD_OUT), "best_step": result.best_step, "seconds": round(result.seconds),
-                "checks": result.checks}
+                "checks": result.checks, "content_layers": CONTENT_LAYERS, "normalization": NORMALIZATION,
+                "network": "VGG19, normalised", "started_from": before}
         info["against_lbfgs"] = measure(vgg, result.net, name, ratio)
         path = save_network(result.net, OUT / f"{name}.pt", **info)
         print(f"  saved {path.name}: {path.stat().st_size / 1e6:.2f} MB")

@@ -4,7 +4,8 @@ Runs the science tests and every numbered notebook (at the quick profile, as `ma
 tests/variants.py (threads, oneDNN off, other seeds, and bf16 where 'auto' chooses it), collects every `claim(...)`
 with its value and threshold, and prints one row per claim: its worst and best value over the variants, the
 threshold, and the margin (worst / threshold, or threshold / worst for an upper bound). Writes the table to
-test-artifacts/variants.md. Exits 1 if any run failed.
+test-artifacts/variants.md. Exits 1 if any run failed. ``python tools/variants.py 06 test_science`` runs only the
+targets whose names contain one of the words given.
 """
 
 from __future__ import annotations
@@ -78,8 +79,9 @@ def variants_here() -> tuple[list[str], str]:
     return list(VARIANTS), f"{BF16} left out: 'auto' is {choice}"
 
 
-def main() -> int:
+def main(words: list[str]) -> int:
     ok, records = True, {}
+    targets = [t for t in TARGETS if not words or any(w in t for w in words)]
     variants, why = variants_here()
     print(why, flush=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -88,7 +90,7 @@ def main() -> int:
         (startup / "00-nst-variant.py").write_text(STARTUP.format(path=str(ROOT / "tests" / "variants.py")))
         for variant in variants:
             print(f"variant {variant or 'default'}:", flush=True)
-            for target in TARGETS:
+            for target in targets:
                 margins = Path(tmp, "margins.jsonl")
                 margins.unlink(missing_ok=True)
                 ok &= run(variant, target, margins, startup.parents[1])
@@ -108,4 +110,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

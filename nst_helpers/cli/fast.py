@@ -58,7 +58,7 @@ def train_network(args: argparse.Namespace) -> int:
     """Train a network on the shipped photos (or those of --photos) to paint them in the style of STYLE."""
     output = check_output(args.output, [args.style], suffixes=(".pt", ".pth"), new=True)  # a network is never replaced
     p = profile(args.profile, device=args.device)
-    chosen = {"size": args.size, "crop": args.crop, "batch": args.batch, "steps": args.steps}
+    chosen = {"size": args.size, "crop": args.crop, "batch": args.batch, "steps": args.steps, "ratio": args.ratio}
     settings = replace(TRAINING[p.name], **{k: v for k, v in chosen.items() if v})
     paths = _photos(args.photos) if args.photos else training_photos()
     vgg = training_vgg(p.device)
@@ -68,8 +68,8 @@ def train_network(args: argparse.Namespace) -> int:
     style = load_image(args.style, size=settings.size)
     with warnings.catch_warnings():  # printed below as one line instead
         warnings.simplefilter("ignore", RuntimeWarning)
-        result = train(vgg, style, photos, settings, ratio=args.ratio, seed=args.seed, progress=sys.stderr.isatty())
-    info = {"style": Path(args.style).name, **asdict(settings), "steps": result.steps, "ratio": args.ratio,
+        result = train(vgg, style, photos, settings, seed=args.seed, progress=sys.stderr.isatty())
+    info = {"style": Path(args.style).name, **asdict(settings), "steps": result.steps,
             "photos": len(photos), "crops": result.crops, "best_step": result.best_step}
     done = (f"{result.steps} steps, {result.crops} crops of {len(photos)} photos, {result.seconds:.1f} s; "
             f"best weights at step {result.best_step}")
@@ -102,7 +102,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--size", type=positive_int, help="the photos' long side in px (default: from the profile)")
     t.add_argument("--crop", type=positive_int, help="side of the square crops in px (default: from the profile)")
     t.add_argument("--batch", type=positive_int, help="crops per step (default: from the profile)")
-    t.add_argument("--ratio", type=_ratio, default=RATIO, help=f"alpha/beta at 512 px (default {RATIO:g})")
+    t.add_argument("--ratio", type=_ratio, help="alpha/beta (default: from the profile; the shipped networks' is "
+                   f"{RATIO:g})")
     t.add_argument("--seed", type=int, default=0)
     add_device_and_profile(t)
     t.set_defaults(func=train_network)

@@ -17,6 +17,7 @@ from .network import (
 )
 from .preview import LivePreview
 from .train import (
+    CONTENT_LAYERS,
     HELD_OUT,
     NORMALIZATION,
     RATIO,
@@ -24,14 +25,16 @@ from .train import (
     Crops,
     Training,
     TrainingSettings,
+    fast_objective,
+    per_image,
     train,
     training_photos,
     training_vgg,
 )
 
 __all__ = [
-    "Crops", "HELD_OUT", "LivePreview", "NORMALIZATION", "RATIO", "TRAINING", "Training", "TrainingSettings",
-    "TransformNet",
-    "against_optimization", "comparison_table", "load_network", "network_path", "parameter_count", "save_network",
-    "shipped_networks", "stylize", "train", "training_photos", "training_vgg",
+    "CONTENT_LAYERS", "Crops", "HELD_OUT", "LivePreview", "NORMALIZATION", "RATIO", "TRAINING", "Training",
+    "TrainingSettings", "TransformNet",
+    "against_optimization", "comparison_table", "fast_objective", "load_network", "network_path", "parameter_count",
+    "per_image", "save_network", "shipped_networks", "stylize", "train", "training_photos", "training_vgg",
 ]

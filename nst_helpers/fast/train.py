@@ -1,8 +1,9 @@
 """Training a transformation network with the losses of notebooks 2-4 (Johnson, Alahi & Fei-Fei 2016).
 
-The optimisation of notebook 4 changes one image's pixels to lower the objective; here the same `Objective` (the
-content loss at relu4_2, the Gram losses at relu1_1 ... relu5_1, their weights) is lowered by changing the
-weights of a `TransformNet`, over many photos, so that afterwards one forward pass stylises a photo it never saw.
+The optimisation of notebook 4 changes one image's pixels to lower the objective; here an `Objective` (the paper's
+Gram losses at relu1_1 ... relu5_1 on the normalised VGG19, with Johnson et al.'s content layer relu2_2:
+`fast_objective`) is lowered by changing the weights of a `TransformNet`, over many photos, so that afterwards one
+forward pass stylises a photo it never saw.
 Each step draws a batch of random square crops (random scale and position, flipped half of the time) from the
 training photos and takes one Adam step. Every few steps the loss on a fixed batch of crops is measured and the
 best weights so far are kept: an interrupt or a non-finite loss ends the run with them.
@@ -27,21 +28,39 @@ from ..errors import ParameterError, ResourceError
 from ..folders import images_dir, images_in
 from ..objective import Objective, memory_shortfall, style_weight_for_ratio
 from ..vgg import VGG
-from .network import TransformNet
+from .network import TransformNet, load_network, network_path
 
 HELD_OUT = ("chelsea.png", "coffee.png")  # shipped photos no network is trained on: the test of generalisation
-LAYERS = ["relu4_2", "relu5_1"]  # the deepest content and style layers: VGG's pass stops at relu5_1
-# alpha/beta at 512 px (`style_weight_for_ratio` scales it to the crops): 20x the paper's 1e-3. The optimisation of
-# notebook 4 starts from the photo; a network starts from nothing, and at the paper's ratio the style swamps the photo.
-RATIO = 2e-2
-# The shipped networks were trained on the text's objective ('paper', losses.py) on the original VGG19, not on the
-# paper's objective that `Objective` and `VGG` default to (docs/design.md): training and measuring a network use these.
-NORMALIZATION = "paper"
+# The fast networks' objective (docs/design.md, "The fast networks"): the paper's style term on the normalised VGG19
+# ('paper-mean', as `Objective`'s default), with Johnson et al.'s content layer, relu2_2, and alpha/beta = 5e-3. The
+# paper's relu4_2 barely tells a stylised photo from a copy of the painting (its content loss is 0.7-0.9 times the
+# copy's on a published network's pictures), so a network trained on it may paint the painting over the photo.
+CONTENT_LAYERS = ["relu2_2"]
+RATIO = 5e-3
+NORMALIZATION = "paper-mean"
+LAYERS = ["relu2_2", "relu5_1"]  # the content layer and the deepest style layer: VGG's pass stops at relu5_1
 
 
 def training_vgg(device: str | torch.device | None = None) -> VGG:
-    """The network the fast networks train on and are measured with: the original VGG19 (not normalised)."""
-    return VGG(device=device, normalized=False)
+    """The network the fast networks train on and are measured with: the normalised VGG19, as `Objective`'s."""
+    return VGG(device=device)
+
+
+def fast_objective(
+    vgg: VGG, content: torch.Tensor, style: torch.Tensor, ratio: float = RATIO, tv_weight: float = 0.0,
+    precision: str | None = None,
+) -> Objective:
+    """The objective a fast network is trained and measured on: `CONTENT_LAYERS`, the paper's style layers,
+    `NORMALIZATION`, alpha/beta = ``ratio``. ``content`` may be a batch of photos (`per_image` then averages)."""
+    return Objective(vgg, content, style, content_layers=CONTENT_LAYERS, normalization=NORMALIZATION,
+                     style_weight=style_weight_for_ratio(ratio, *content.shape[-2:], NORMALIZATION),
+                     tv_weight=tv_weight, precision=precision)
+
+
+def per_image(terms: dict[str, torch.Tensor], n: int) -> dict[str, torch.Tensor]:
+    """A batch's loss terms per image: the style term adds up each image's Gram losses, so it is divided by the
+    batch's ``n``; the content and TV terms are already means over the batch."""
+    return {k: v / n if k == "style" else v for k, v in terms.items()}
 
 
 @dataclass(frozen=True)
@@ -49,7 +68,9 @@ class TrainingSettings:
     """One profile's training: photos (and the style image) loaded at ``size`` px (long side), square crops of
     ``crop`` px, ``batch`` crops a step, ``steps`` Adam steps at learning rate ``lr``, x 0.3 after half and again after
     three quarters of them (`optimize_image`'s schedule for Adam). ``zoom``: crops of a random side, resized to ``crop``
-    px (`Crops`), else crops at the photos' own scale, the scale the network paints them at afterwards."""
+    px (`Crops`), else crops at the photos' own scale, the scale the network paints them at afterwards. ``ratio``:
+    alpha/beta; ``warmup``: the style term's weight rises from 0 to full over that many first steps; ``start``: the
+    shipped network (a style's name) that training starts from, else a new one."""
 
     size: int
     crop: int
@@ -57,15 +78,21 @@ class TrainingSettings:
     steps: int
     lr: float
     zoom: bool = True
+    ratio: float = RATIO
+    warmup: int = 0
+    start: str | None = None
 
 
 # Every profile's training settings, in this one place. quick: seconds on 2 CPU cores; lab: the notebook's run,
-# about a minute on 2 cores in fp32 (its recipe, measured against others: docs/design.md); paper: Johnson et al.'s
-# 256 px crops, on a GPU.
+# about a minute and a half on 2 cores in fp32; paper: Johnson et al.'s 256 px crops, on a GPU. Trained from nothing
+# for a minute a network learns 2-px stripes (they match the shallow layers' Gram matrices) or, with the style term at
+# full weight from step 1, saturates; so quick and lab start from the shipped composition network, which already
+# paints photos, with 10x RATIO's content weight: docs/design.md, "The fast networks".
 TRAINING: dict[str, TrainingSettings] = {
-    "quick": TrainingSettings(size=64, crop=32, batch=4, steps=100, lr=1e-3),
-    "lab": TrainingSettings(size=256, crop=64, batch=4, steps=480, lr=2e-3, zoom=False),
-    "paper": TrainingSettings(size=512, crop=256, batch=4, steps=4000, lr=1e-3),
+    "quick": TrainingSettings(size=64, crop=32, batch=4, steps=100, lr=1e-3, ratio=10 * RATIO, start="composition"),
+    "lab": TrainingSettings(size=256, crop=64, batch=4, steps=480, lr=1e-3, zoom=False, ratio=10 * RATIO,
+                            start="composition"),
+    "paper": TrainingSettings(size=512, crop=256, batch=4, steps=4000, lr=1e-3, warmup=1000),
 }
 
 
@@ -151,7 +178,7 @@ def train(
     style: torch.Tensor,
     photos: Sequence[torch.Tensor],
     settings: TrainingSettings,
-    ratio: float = RATIO,
+    ratio: float | None = None,
     tv_weight: float = 0.0,
     seed: int = 0,
     net: TransformNet | None = None,
@@ -160,10 +187,12 @@ def train(
     progress: bool = True,
     callback: Callable[[int, TransformNet, dict[str, float]], bool | None] | None = None,
 ) -> Training:
-    """Train ``net`` (default: a new `TransformNet`, seeded) to paint ``photos`` in the ``style`` image's style.
+    """Train ``net`` (default: the settings' ``start``, else a new `TransformNet`, seeded) to paint ``photos`` in the
+    ``style`` image's style.
 
-    The loss is `Objective`'s, per crop: content at relu4_2, Gram losses at relu1_1 ... relu5_1, with alpha/beta =
-    ``ratio`` at 512 px (`style_weight_for_ratio`), and ``tv_weight`` times the total variation. ``callback(step,
+    The loss is `fast_objective`'s, per crop (`per_image`): content at relu2_2, the paper's Gram losses at relu1_1 ...
+    relu5_1, alpha/beta = ``ratio`` (default: the settings'), the style term brought in over the settings' ``warmup``
+    steps, and ``tv_weight`` times the total variation. ``callback(step,
     net, losses)`` runs after every step (a progress display, a live preview); True stops the run. After
     ``max_seconds`` the run stops too. An interrupt (Ctrl-C) or a non-finite loss ends it early, with a warning
     that says so; the network returned has the best weights measured, in every case (an interrupt measures the last
@@ -171,12 +200,13 @@ def train(
     """
     s = settings
     torch.manual_seed(seed)
-    net = (net or TransformNet()).to(vgg.device).train()
+    if net is None:
+        net = load_network(network_path(s.start)) if s.start else TransformNet()
+    net = net.to(vgg.device).train().requires_grad_(True)
     check_training_memory(vgg, net, s.crop, s.batch)
     crops = Crops(photos, s.crop, seed, s.zoom)
     monitor = Crops(photos, s.crop, seed + 1, s.zoom).batch(s.batch).to(vgg.device)
-    objective = Objective(vgg, monitor, style, normalization=NORMALIZATION, tv_weight=tv_weight,
-                          style_weight=style_weight_for_ratio(ratio, s.crop, s.crop, NORMALIZATION))
+    objective = fast_objective(vgg, monitor, style, s.ratio if ratio is None else ratio, tv_weight)
     opt = torch.optim.Adam(net.parameters(), lr=s.lr)
     schedule = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[s.steps // 2, s.steps * 3 // 4], gamma=0.3)
     history: dict[str, list[float]] = {"total": [], "time": []}
@@ -188,9 +218,9 @@ def train(
         """The loss on the fixed batch; keep the weights if it is the lowest so far."""
         objective.set_content(monitor)
         with torch.no_grad():
-            loss = sum(objective(net(monitor)).values()).item() / len(monitor)
+            loss = sum(per_image(objective(net(monitor)), len(monitor)).values()).item()
         result.checks.append((step, loss))
-        if loss < best["loss"]:
+        if loss < best["loss"] or step < s.warmup:  # during the warm-up the loss measured is not the one trained
             best.update(loss=loss, state=copy.deepcopy(net.state_dict()))
             result.best_step = step
 
@@ -200,7 +230,9 @@ def train(
         for step in bar:
             batch = crops.batch(s.batch).to(vgg.device)
             objective.set_content(batch)
-            terms = {k: v / len(batch) for k, v in objective(net(batch)).items()}  # per crop
+            terms = per_image(objective(net(batch)), len(batch))
+            if step < s.warmup:  # the style term's weight rises from 0 over the first `warmup` steps
+                terms["style"] = terms["style"] * (step / s.warmup)
             total = sum(terms.values())
             if not torch.isfinite(total):
                 raise FloatingPointError(f"loss became {total.item()} at step {step}")
