@@ -392,6 +392,7 @@ FAST_BAD = {
     "train crop too large": (["train", STYLE, "-o", "net.pt", "--crop", "100"], "at least that large"),
     "train output is the style": (["train", "STYLE_COPY", "-o", "STYLE_COPY"], "use a .pt"),
     "train ratio": (["train", STYLE, "-o", "net.pt", "--ratio", "0"], "--ratio"),
+    "train start": (["train", STYLE, "-o", "net.pt", "--start", "nowhere"], "network file not found"),
     "stylize model missing": (["stylize", CONTENT, "--model", "nowhere.pt", "-o", "out.png"], "network file not found"),
     "stylize model not a network": (["stylize", CONTENT, "--model", STYLE, "-o", "out.png"], "could not read"),
     "stylize photo": (["stylize", "missing.png", "--model", "mosaic", "-o", "out.png"], "not found"),

@@ -317,15 +317,19 @@ def _gains(vgg, net, size, style_name="mosaic"):
     return gains
 
 
-def test_the_notebooks_style_claim_fails_for_an_untrained_network(vgg):
-    torch.manual_seed(0)
-    for style_gain, _ in _gains(vgg, TransformNet().eval(), 64):
-        assert style_gain < 1.5  # notebook 6 claims above 1.5 for the trained network: this one would fail it
+@pytest.mark.parametrize("size", [64, 256])  # quick's and lab's photos
+def test_the_notebooks_style_claim_fails_for_an_untrained_network(vgg, size):
+    # notebook 6 claims above 3 for the trained network (worst over make variants at quick: 4.1); an untrained one
+    # gives 0.07-0.81 at 64 px and 0.96-2.6 at 256 px over seeds 0-4: each would fail it
+    for seed in range(5):
+        torch.manual_seed(seed)
+        for style_gain, _ in _gains(vgg, TransformNet().eval(), size):
+            assert style_gain < 3, (seed, style_gain)
 
 
 def test_the_shipped_mosaic_network_passes_the_notebooks_claims(vgg):
     for style_gain, content_gain in _gains(vgg, load_network(network_path("mosaic")), 256):  # its training size
-        assert style_gain > 1.5 and content_gain > 1.1
+        assert style_gain > 3 and content_gain > 1.1
 
 
 def test_the_comparison_with_the_optimisation_measures_both_with_the_same_objective(vgg, style):

@@ -60,6 +60,10 @@ def train_network(args: argparse.Namespace) -> int:
     p = profile(args.profile, device=args.device)
     chosen = {"size": args.size, "crop": args.crop, "batch": args.batch, "steps": args.steps, "ratio": args.ratio}
     settings = replace(TRAINING[p.name], **{k: v for k, v in chosen.items() if v})
+    if args.start:
+        settings = replace(settings, start=None if args.start.lower() == "none" else args.start)
+    if settings.start:
+        load_network(network_path(settings.start))  # a missing or broken one is one line, before anything is loaded
     paths = _photos(args.photos) if args.photos else training_photos()
     vgg = training_vgg(p.device)
     check_memory(vgg, settings.size, settings.size, LAYERS)  # the style image's targets, before anything is loaded
@@ -104,6 +108,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--batch", type=positive_int, help="crops per step (default: from the profile)")
     t.add_argument("--ratio", type=_ratio, help="alpha/beta (default: from the profile; the shipped networks' is "
                    f"{RATIO:g})")
+    t.add_argument("--start", help="a shipped network to start from, or 'none' for a new one (default: from the "
+                   "profile: " + ", ".join(f"{name} {v.start or 'none'}" for name, v in TRAINING.items()) + ")")
     t.add_argument("--seed", type=int, default=0)
     add_device_and_profile(t)
     t.set_defaults(func=train_network)
