@@ -32,21 +32,24 @@ sys.path.insert(0, str(ROOT))
 
 from nst_helpers import Objective, images_dir, load_image, output_dir, save_image  # noqa: E402
 from nst_helpers.color import match_color  # noqa: E402
-from nst_helpers.fast import HELD_OUT, RATIO, load_network, shipped_networks, stylize, training_vgg  # noqa: E402
-from nst_helpers.fast.compare import STEPS, optimization_rows  # noqa: E402
+from nst_helpers.fast import (  # noqa: E402
+    HELD_OUT,
+    RATIO,
+    load_network,
+    shipped_networks,
+    style_image_path,
+    stylize,
+    training_vgg,
+)
+from nst_helpers.fast.compare import STEPS, measure_cache, optimization_rows  # noqa: E402
 from nst_helpers.fast.train import fast_objective  # noqa: E402
-from nst_helpers.folders import shipped_images  # noqa: E402
 
 PAINTINGS = ("starry_night", "night_cafe", "wheat_field", "grande_jatte")
 
 
-def style_path(name: str) -> Path:
-    return {Path(file).stem: path for file, path in shipped_images("style").items()}[name]
-
-
-def lbfgs_totals(objective: Objective, key: str) -> dict[str, float]:
-    """'L-BFGS n' -> total loss after n steps from the paper's noise, cached under ``key`` (`optimization_rows`)."""
-    rows = optimization_rows(objective, STEPS, output_dir() / "fast_measure" / f"{key}.json")
+def lbfgs_totals(objective: Objective, cache: Path) -> dict[str, float]:
+    """'L-BFGS n' -> total loss after n steps from the paper's noise, cached in ``cache`` (`optimization_rows`)."""
+    rows = optimization_rows(objective, STEPS, cache)
     return {name: row["total"] for name, row in rows.items()}
 
 
@@ -93,7 +96,7 @@ def main() -> None:
     vgg = training_vgg()
     results: dict = {}
     for name in args.styles:
-        style = load_image(style_path(name), size=args.size)
+        style = load_image(style_image_path(name), size=args.size)
         for photo_file in HELD_OUT:
             photo = load_image(images_dir() / "content" / photo_file, size=args.size)
             stem = Path(photo_file).stem
@@ -102,7 +105,7 @@ def main() -> None:
             objective = fast_objective(vgg, photo, style, args.ratio, precision="fp32")
             rows = {label: score(objective, image) for label, image in
                     candidates(photo, style, name, stem, args.size, args.networks, args.published).items()}
-            rows.update(lbfgs_totals(objective, f"fast_{name}_{stem}_{args.size}_{args.ratio:g}"))
+            rows.update(lbfgs_totals(objective, measure_cache(name, photo_file, args.size, args.ratio)))
             results[f"{name} / {stem}"] = rows
             base = rows["L-BFGS 50"]
             print(f"{name} / {stem}: " + ", ".join(f"{k} {v / base:.2f}" for k, v in rows.items()), flush=True)

@@ -34,6 +34,7 @@ from nst_helpers.fast import (
     per_image,
     save_network,
     shipped_networks,
+    style_image_path,
     stylize,
     train,
     training_photos,
@@ -47,7 +48,7 @@ from nst_helpers.folders import shipped_images
 
 @pytest.fixture(scope="module")
 def vgg():
-    """The network the fast networks train on and are measured with (the original VGG19), in place of conftest's."""
+    """The network the fast networks train on and are measured with (the normalised VGG19), in place of conftest's."""
     return training_vgg()
 
 TINY = TrainingSettings(size=32, crop=16, batch=1, steps=3, lr=1e-2)
@@ -76,6 +77,13 @@ def test_training_photos_leave_the_held_out_ones_out():
     names = [p.name for p in training_photos()]
     assert len(names) >= 8 and not set(HELD_OUT) & set(names)
     assert "astronaut.png" in names and "sea3.jpg" in names  # the shipped content photos and images/train
+
+
+def test_every_shipped_network_has_its_style_image_and_an_unknown_style_is_one_line():
+    for name in shipped_networks():
+        assert style_image_path(name).stem == name and style_image_path(name).parent.name == "style"
+    with pytest.raises(ParameterError, match="no shipped style image 'nowhere'; the shipped ones: .*starry_night"):
+        style_image_path("nowhere")
 
 
 def test_crops_are_seeded_squares_of_the_photos(photos):
@@ -383,7 +391,7 @@ def test_each_painting_network_beats_the_photo_a_tint_and_a_copy_of_the_painting
     # recolours the photo scores as the tint does, one that paints the painting over the photo as its copy does. At
     # the measure's 256 px, the size the networks paint at (at 128 px their strokes are twice as large against the
     # photo, and the Night Café's loses to the tint on the cup). Margins there: 1.47x (Grande Jatte, cup) to 2.5x.
-    net, painting = load_network(network_path(name)), load_image(images_dir() / "style" / f"{name}.jpg", size=256)
+    net, painting = load_network(network_path(name)), load_image(style_image_path(name), size=256)
     for photo_name in HELD_OUT:
         photo = load_image(images_dir() / "content" / photo_name, size=256)
         objective = fast_objective(vgg, photo, painting, precision="fp32")

@@ -21,18 +21,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from nst_helpers import images_dir, load_image, output_dir, save_image  # noqa: E402
-from nst_helpers.fast import HELD_OUT, load_network, shipped_networks, stylize  # noqa: E402
-from nst_helpers.folders import shipped_images  # noqa: E402
+from nst_helpers.fast import HELD_OUT, load_network, shipped_networks, style_image_path, stylize  # noqa: E402
 
 
 def sheet(styles: list[str], folders: list[Path], size: int) -> torch.Tensor:
     """The sheet as one image: rows of [style image, each folder's network on each held-out photo]."""
     photos = [load_image(images_dir() / "content" / name, size=size) for name in HELD_OUT]
     h, w = photos[0].shape[-2:]
-    files = {Path(f).stem: p for f, p in shipped_images("style").items()}
     rows = []
     for name in styles:
-        cells = [F.interpolate(load_image(files[name], size=size), size=(h, w), mode="bilinear", antialias=True)]
+        painting = load_image(style_image_path(name), size=size)
+        cells = [F.interpolate(painting, size=(h, w), mode="bilinear", antialias=True)]
         for folder in folders:
             net = load_network(folder / f"{name}.pt")
             cells += [F.interpolate(stylize(net, p), size=(h, w), mode="bilinear", antialias=True) for p in photos]

@@ -28,7 +28,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from nst_helpers import VGG, images_dir, load_image, output_dir  # noqa: E402
+from nst_helpers import VGG, images_dir, load_image  # noqa: E402
 from nst_helpers.errors import NSTError  # noqa: E402
 from nst_helpers.fast import (  # noqa: E402
     CONTENT_LAYERS,
@@ -42,10 +42,12 @@ from nst_helpers.fast import (  # noqa: E402
     load_network,
     save_network,
     shipped_networks,
+    style_image_path,
     train,
     training_photos,
     training_vgg,
 )
+from nst_helpers.fast.compare import measure_cache  # noqa: E402
 from nst_helpers.fast.network import BLOCKS, CHANNELS  # noqa: E402
 from nst_helpers.folders import shipped_images  # noqa: E402
 
@@ -54,18 +56,11 @@ SETTINGS = TrainingSettings(size=256, crop=128, batch=4, steps=4000, lr=1e-3)  #
 MEASURE_SIZE = 256  # the held-out photos' size (long side) for the comparison with the optimisation
 
 
-def style_path(name: str) -> Path:
-    """The shipped style image ``name`` (its file name without the suffix)."""
-    return {Path(file).stem: path for file, path in shipped_images("style").items()}[name]
-
-
 def measure(vgg: VGG, net: TransformNet, style_name: str, ratio: float) -> dict:
     """`against_optimization` on each held-out photo at MEASURE_SIZE px, printed as a table and returned."""
-    style = load_image(style_path(style_name), size=MEASURE_SIZE)
-    cache = output_dir() / "fast_measure"
+    style = load_image(style_image_path(style_name), size=MEASURE_SIZE)
     results = {name: against_optimization(vgg, net, load_image(images_dir() / "content" / name, size=MEASURE_SIZE),
-                                          style, ratio, cache=cache / f"fast_{style_name}_{Path(name).stem}_"
-                                                                      f"{MEASURE_SIZE}_{ratio:g}.json")
+                                          style, ratio, cache=measure_cache(style_name, name, MEASURE_SIZE, ratio))
                for name in HELD_OUT}
     print(comparison_table(results))
     return results
@@ -111,16 +106,14 @@ def main(argv: list[str] | None = None) -> None:
     for name in names:
         ratio, before = args.ratio, None
         torch.manual_seed(0)  # the start `train` makes when it builds the network itself (its seed, 0)
-        net = TransformNet(tuple(args.channels), args.blocks)
+        net = load_network(OUT / f"{name}.pt") if args.from_shipped else TransformNet(tuple(args.channels), args.blocks)
         if args.from_shipped:
-            start = load_network(OUT / f"{name}.pt")
-            net.load_state_dict(start.state_dict())
-            before = {k: v for k, v in start.info.items() if k not in ("against_lbfgs", "checks", "trained_on")}
-        result = train(vgg, load_image(style_path(name), size=settings.size), photos, settings, ratio=ratio,
+            before = {k: v for k, v in net.info.items() if k not in ("against_lbfgs", "checks", "trained_on")}
+        result = train(vgg, load_image(style_image_path(name), size=settings.size), photos, settings, ratio=ratio,
                        net=net, max_seconds=60 * args.minutes)
         print(f"{name}: {result.steps} steps ({result.steps / result.seconds:.2f} it/s), {result.crops} crops of "
               f"{len(photos)} photos, best at step {result.best_step}")
-        info = {**asdict(settings), "style": style_path(name).name, "steps": result.steps, "ratio": ratio,
+        info = {**asdict(settings), "style": style_image_path(name).name, "steps": result.steps, "ratio": ratio,
                 "photos": len(photos), "crops": result.crops, "trained_on": [p.name for p in paths],
                 "held_out": list(HELD_OUT), "best_step": result.best_step, "seconds": round(result.seconds),
                 "checks": result.checks, "content_layers": CONTENT_LAYERS, "normalization": NORMALIZATION,

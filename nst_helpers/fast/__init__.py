@@ -27,6 +27,7 @@ from .train import (
     TrainingSettings,
     fast_objective,
     per_image,
+    style_image_path,
     train,
     training_photos,
     training_vgg,
@@ -36,5 +37,6 @@ __all__ = [
     "CONTENT_LAYERS", "Crops", "HELD_OUT", "LivePreview", "NORMALIZATION", "RATIO", "TRAINING", "Training",
     "TrainingSettings", "TransformNet",
     "against_optimization", "comparison_table", "fast_objective", "load_network", "network_path", "parameter_count",
-    "per_image", "save_network", "shipped_networks", "stylize", "train", "training_photos", "training_vgg",
+    "per_image", "save_network", "shipped_networks", "style_image_path", "stylize", "train", "training_photos",
+    "training_vgg",
 ]

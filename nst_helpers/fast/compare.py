@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from ..folders import output_dir
 from ..objective import Objective
 from ..optimize import optimize_image
 from ..vgg import VGG
@@ -16,6 +17,12 @@ from .network import TransformNet
 from .train import RATIO, fast_objective
 
 STEPS = (25, 50, 100, 200)  # the optimisation's steps the network is compared with
+
+
+def measure_cache(style: str, photo: str, size: int, ratio: float) -> Path:
+    """Where `against_optimization`'s L-BFGS rows for one style, held-out photo, size and ratio are cached, shared by
+    tools/train_fast_networks.py and benchmarks/fast_measure.py."""
+    return output_dir() / "fast_measure" / f"fast_{style}_{Path(photo).stem}_{size}_{ratio:g}.json"
 TERMS = ("content", "style", "total")
 
 

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ..errors import ParameterError, ResourceError
-from ..folders import images_dir, images_in
+from ..folders import images_dir, images_in, shipped_images
 from ..objective import Objective, memory_shortfall, style_weight_for_ratio
 from ..vgg import VGG
 from .network import TransformNet, load_network, network_path
@@ -100,6 +100,14 @@ def training_photos(held_out: Sequence[str] = HELD_OUT) -> list[Path]:
     """The shipped photos to train on: ``images/content`` but the held-out ones, and ``images/train``."""
     folder = images_dir()
     return [p for p in images_in(folder / "content") if p.name not in held_out] + images_in(folder / "train")
+
+
+def style_image_path(name: str) -> Path:
+    """The shipped style image of the style ``name`` (its file name without the suffix: 'starry_night')."""
+    files = {Path(file).stem: path for file, path in shipped_images("style").items()}
+    if name not in files:
+        raise ParameterError(f"no shipped style image {name!r}; the shipped ones: {', '.join(files) or 'none'}")
+    return files[name]
 
 
 class Crops:
