@@ -1,7 +1,8 @@
 """Reference figures: the paper's figures at the paper's scale, beside the learner's run.
 
-A learner's run is 64-224 px and 40-200 steps; the paper's figures are 512 px, optimised until the picture stops
-changing. `FIGURES` lists every panel of the paper's Figures 1, 3, 4, 5, 6 and 7 (CVPR 2016's numbering) as a
+A learner's run is 64-224 px and 40-200 steps; the paper's figures are 512 px, optimised for 500 L-BFGS
+evaluations in the authors' own code (leongatys/PytorchNeuralStyleTransfer), where the picture has stopped changing.
+`FIGURES` lists every panel of the paper's Figures 1, 3, 4, 5, 6 and 7 (CVPR 2016's numbering) as a
 `Reference`: the series' images, the paper's settings (its network, the normalised VGG19; its start, white noise;
 its weights, `Objective`'s defaults) and the one setting the figure varies. tools/reference_figures.py renders them
 at `SIZE` px on any machine, resumably, into images/reference/ (each panel a JPEG, their settings and outcomes in
@@ -22,8 +23,8 @@ from .objective import PAPER_RATIO, Objective
 from .vgg import CONTENT_LAYERS, STYLE_LAYERS, VGG
 
 SIZE = 512  # the paper's images: 512 px on the long side
-MAX_STEPS = 1000  # L-BFGS steps at most (the `paper` profile's)
-WINDOW, CONVERGED = 100, 0.01  # converged: the last WINDOW steps lowered the loss by less than 1% of it
+MAX_STEPS = 500  # L-BFGS evaluations at most: the authors' code's (max_iter = 500 at 512 px)
+WINDOW, CONVERGED = 100, 0.01  # converged: the last WINDOW steps lowered the lowest loss by less than 1% of it
 FOLDER = "reference"  # in images/
 RECORD = "references.json"  # in that folder: key -> the panel's settings and its run's outcome
 
@@ -140,7 +141,7 @@ def show_reference(figure: str, size: float = 2.4):
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
     span = f"{min(steps)}-{max(steps)}" if steps and min(steps) != max(steps) else str(steps[0]) if steps else "-"
-    fig.suptitle(f"the paper's scale: {SIZE} px, L-BFGS until converged ({span} steps); {len(steps)} of "
+    fig.suptitle(f"the paper's scale: {SIZE} px, L-BFGS from the paper's start, {span} steps; {len(steps)} of "
                  f"{len(panels)} panels rendered", fontsize=10)
     return fig
 

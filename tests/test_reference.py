@@ -43,8 +43,10 @@ def test_figure_4_is_the_papers_grid():
 
 
 @pytest.mark.parametrize("totals, expected", [([10.0] * 150, True), ([200.0 - i for i in range(150)], False),
-                                               ([10.0] * 50, False)])
+                                               ([10.0] * 50, False),
+                                               ([200.0 - i for i in range(150)] + [1000.0], False)])
 def test_converged_when_the_last_steps_gained_under_one_percent(totals, expected):
+    # the last case: a resumed run's first plain gradient step raises the loss; that is not convergence
     assert tool.converged(totals) is expected
 
 

@@ -1,14 +1,15 @@
 """Render the paper's figures at the paper's scale into images/reference/ (nst_helpers/reference.py lists them).
 
-    python tools/reference_figures.py [FIGURE ...] [--list] [--device cuda] [--threads 1] [--max-steps 1000]
+    python tools/reference_figures.py [FIGURE ...] [--list] [--device cuda] [--threads 1] [--max-steps 500]
 
 Renders every panel of the figures named (default: all, Figure 4 first) that images/reference/ does not hold yet: a
-panel that exists is not rendered again. Each run is L-BFGS from the panel's start at 512 px in fp32, until the last
-100 steps lowered the loss by less than 1% of it, or 1000 steps. Every 25 steps the run is saved in
-outputs/reference_runs/, so a stopped render (Ctrl-C, a closed laptop, a session's end) continues where it stopped
-(L-BFGS's memory of curvature starts afresh then; the record says at which steps). A finished panel is saved as a
-JPEG and recorded in images/reference/references.json with its settings, steps, losses, seconds and machine. On 2 CPU
-cores a panel takes 25-50 minutes; on a GPU, under a minute. Run it under `nice`, in the background:
+panel that exists is not rendered again. Each run is L-BFGS from the panel's start at 512 px in fp32 for 500 steps
+(the authors' code's max_iter), or until the last 100 steps lowered the lowest loss by less than 1% of it. Every 25
+steps the run is saved in outputs/reference_runs/, so a stopped render (Ctrl-C, a closed laptop, a session's end)
+continues where it stopped (L-BFGS's memory of curvature starts afresh then, and its first plain gradient step raises
+the loss for a few steps; the record says at which steps). A finished panel is saved as a JPEG and recorded in
+images/reference/references.json with its settings, steps, losses, seconds and machine. On one CPU core a panel
+takes 25-45 minutes (3-5 s a step); on a GPU, under a minute. Run it under `nice`, in the background:
 
     nohup nice python tools/reference_figures.py 4 > reference.log 2>&1 &
 """
@@ -58,8 +59,9 @@ def machine(device: torch.device) -> str:
 
 
 def converged(totals: list[float]) -> bool:
-    """The last WINDOW steps lowered the loss by less than CONVERGED of it."""
-    return len(totals) > WINDOW and totals[-WINDOW - 1] - totals[-1] < CONVERGED * totals[-1]
+    """The last WINDOW steps lowered the lowest loss by less than CONVERGED of it (a step that raised the loss, as
+    the first after a resume does, is not convergence)."""
+    return len(totals) > WINDOW and min(totals[:-WINDOW]) - min(totals) < CONVERGED * min(totals)
 
 
 def render(ref: Reference, vgg: VGG, out: Path, size: int = SIZE, max_steps: int = MAX_STEPS) -> dict:
@@ -71,7 +73,7 @@ def render(ref: Reference, vgg: VGG, out: Path, size: int = SIZE, max_steps: int
     state = torch.load(checkpoint, weights_only=True) if checkpoint.is_file() else None
     objective = ref.objective(vgg, size)
     totals: list[float] = state["totals"] if state else []
-    resumed: list[int] = state["resumed"] + [len(totals) - 1] if state else []
+    resumed: list[int] = state["resumed"] if state else []
     seconds = state["seconds"] if state else 0.0
     init = state["image"].to(vgg.device) if state else ref.init
     start = time.perf_counter()
@@ -82,18 +84,17 @@ def render(ref: Reference, vgg: VGG, out: Path, size: int = SIZE, max_steps: int
         write_file(checkpoint, lambda f: torch.save(keep, f))
 
     def each_step(step: int, image: torch.Tensor, losses: dict[str, float]) -> bool:
-        totals.append(losses["total"])
-        if step % CHECKPOINT_EVERY == 0:
+        totals.append(losses["total"])  # the loss of the image before this step: totals[k], after k steps
+        if len(totals) % CHECKPOINT_EVERY == 0:
             save_checkpoint(image)
-            print(f"  step {len(totals) - 1}: loss {totals[-1]:.4g}", flush=True)
-        return converged(totals) or len(totals) > max_steps
+            print(f"  step {len(totals)}: loss {totals[-1]:.4g}", flush=True)
+        return converged(totals) or len(totals) >= max_steps
 
-    if not totals or not (converged(totals) or len(totals) > max_steps):
-        first = not totals
+    if not (converged(totals) or len(totals) >= max_steps):
+        if state:
+            resumed.append(len(totals))
         result = optimize_image(objective, init=init, seed=ref.seed, steps=max_steps, progress=False,
                                 callback=lambda step, image, losses: each_step(step, image, losses))
-        if first:  # the starting image's loss, which the callback does not see
-            totals.insert(0, result.history["total"][0])
         if result.stopped and not result.stopped.startswith("stopped"):
             raise NSTError(f"{ref.key}: {result.stopped}")
         save_checkpoint(result.image)
@@ -101,7 +102,7 @@ def render(ref: Reference, vgg: VGG, out: Path, size: int = SIZE, max_steps: int
     else:
         image = state["image"]
     save_image(image, out / f"{ref.key}.jpg")
-    return {**asdict(ref), "size": size, "steps": len(totals) - 1, "loss": totals[-1],
+    return {**asdict(ref), "size": size, "steps": len(totals), "loss": totals[-1],
             "loss_every_25": totals[::25], "converged": converged(totals), "resumed_at": resumed,
             "seconds": round(seconds + time.perf_counter() - start), "machine": machine(vgg.device),
             "precision": "fp32", "torch": torch.__version__, "date": date.today().isoformat()}
