@@ -401,3 +401,18 @@ def test_each_painting_network_beats_the_photo_a_tint_and_a_copy_of_the_painting
                      for k, x in {"network": net(photo), "photo": photo, "tint": match_color(photo, painting),
                                   "copy": copy}.items()}
         assert score["network"] < min(score["photo"], score["tint"], score["copy"]), (photo_name, score)
+
+
+def test_training_tool_says_in_one_line_which_start_or_size_is_wrong(capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "tools" / "train_fast_networks.py"
+    spec = importlib.util.spec_from_file_location("train_fast_networks", path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    for argv, message in [(["grande_jatte", "--from-shipped", "nope"], "no shipped network 'nope'; choose from"),
+                          (["grande_jatte", "--style-size", "0"], "--style-size and --channels must be positive")]:
+        with pytest.raises(SystemExit):
+            tool.main(argv)
+        assert message in capsys.readouterr().err

@@ -2,12 +2,13 @@
 
     python tools/train_fast_networks.py [STYLE ...] [--minutes 20] [--steps 4000] [--lr 1e-3] [--crop 128]
                                         [--size 256] [--channels 16 32 64] [--blocks 3] [--threads 1]
-                                        [--from-shipped] [--ratio 5e-3]
+                                        [--from-shipped [NAME]] [--ratio 5e-3] [--style-size PX] [--out DIR]
     python tools/train_fast_networks.py --measure [NAME ...]
 
 Each trains on `training_photos()` (never the held-out ones) on the fast networks' objective (`fast_objective`) with
 the settings below, for at most ``--minutes`` (the best weights so far are kept), and is saved in fp16. With
-``--from-shipped`` it starts from the shipped network's weights instead of a new network (a fine-tune; what it
+``--from-shipped`` it starts from the shipped network's weights instead of a new network (``--from-shipped NAME``:
+from the shipped network NAME's, a network that already paints the texture wanted; a fine-tune; what it
 started from is recorded). Run it under `nice`, one style a core. On a GPU, Johnson et al.'s recipe in full is
 ``--size 512 --crop 256 --steps 40000 --channels 32 64 128 --blocks 5``.
 Then each network is measured against the optimisation on the held-out photos at 256 px
@@ -73,9 +74,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=SETTINGS.steps)
     parser.add_argument("--lr", type=float, default=SETTINGS.lr, help=f"Adam's learning rate (default {SETTINGS.lr:g})")
     parser.add_argument("--ratio", type=float, default=RATIO, help=f"alpha/beta (default {RATIO:g})")
-    parser.add_argument("--from-shipped", action="store_true", help="start from the shipped network's weights")
+    parser.add_argument("--from-shipped", nargs="?", const=True, metavar="NAME",
+                        help="start from the shipped network's weights (NAME: that network's, for every style)")
+    parser.add_argument("--out", type=Path, default=OUT, help="where the networks go (default: the shipped ones')")
     parser.add_argument("--crop", type=int, default=SETTINGS.crop, help="side of the square crops, px")
     parser.add_argument("--size", type=int, default=SETTINGS.size, help="photos' long side, px")
+    parser.add_argument("--style-size", type=int, help="the style image's long side, px (default: --size)")
     parser.add_argument("--channels", type=int, nargs=3, default=CHANNELS, metavar="C",
                         help=f"widths at full, 1/2 and 1/4 size (default: {' '.join(map(str, CHANNELS))})")
     parser.add_argument("--blocks", type=int, default=BLOCKS, help=f"residual blocks (default: {BLOCKS})")
@@ -85,6 +89,8 @@ def main(argv: list[str] | None = None) -> None:
     known = set(shipped_networks()) if args.measure else {Path(file).stem for file in shipped_images("style")}
     if set(args.styles) - known:  # one line, before minutes of loading and training
         parser.error(f"unknown: {', '.join(sorted(set(args.styles) - known))}; choose from {', '.join(sorted(known))}")
+    if args.from_shipped not in (None, True, *shipped_networks()):
+        parser.error(f"no shipped network {args.from_shipped!r}; choose from {', '.join(shipped_networks())}")
     if args.threads:
         torch.set_num_threads(args.threads)
     vgg = training_vgg()
@@ -95,31 +101,35 @@ def main(argv: list[str] | None = None) -> None:
             info = {**net.info, "against_lbfgs": measure(vgg, net, Path(net.info["style"]).stem, net.info["ratio"])}
             save_network(net, OUT / f"{name}.pt", **info)
         return
-    if min(args.steps, args.crop, args.size, *args.channels) < 1 or args.blocks < 0:  # crops too large: `Crops` says
-        parser.error("--steps, --crop, --size and --channels must be positive, --blocks at least 0")
+    sizes = (args.steps, args.crop, args.size, 1 if args.style_size is None else args.style_size, *args.channels)
+    if min(sizes) < 1 or args.blocks < 0:  # crops too large: `Crops` says
+        parser.error("--steps, --crop, --size, --style-size and --channels must be positive, --blocks at least 0")
     settings = TrainingSettings(**{**asdict(SETTINGS), "steps": args.steps, "crop": args.crop, "size": args.size,
                                    "lr": args.lr})
     names = args.styles or sorted(Path(file).stem for file in shipped_images("style"))
     paths = training_photos()
     photos = [load_image(p, size=settings.size) for p in paths]
-    OUT.mkdir(exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
     for name in names:
         ratio, before = args.ratio, None
         torch.manual_seed(0)  # the start `train` makes when it builds the network itself (its seed, 0)
-        net = load_network(OUT / f"{name}.pt") if args.from_shipped else TransformNet(tuple(args.channels), args.blocks)
+        start = name if args.from_shipped is True else args.from_shipped
+        net = load_network(OUT / f"{start}.pt") if start else TransformNet(tuple(args.channels), args.blocks)
         if args.from_shipped:
             before = {k: v for k, v in net.info.items() if k not in ("against_lbfgs", "checks", "trained_on")}
-        result = train(vgg, load_image(style_image_path(name), size=settings.size), photos, settings, ratio=ratio,
+        style = load_image(style_image_path(name), size=args.style_size or settings.size)
+        result = train(vgg, style, photos, settings, ratio=ratio,
                        net=net, max_seconds=60 * args.minutes)
         print(f"{name}: {result.steps} steps ({result.steps / result.seconds:.2f} it/s), {result.crops} crops of "
               f"{len(photos)} photos, best at step {result.best_step}")
-        info = {**asdict(settings), "style": style_image_path(name).name, "steps": result.steps, "ratio": ratio,
+        info = {**asdict(settings), "style": style_image_path(name).name,
+                "style_size": max(style.shape[-2:]), "steps": result.steps, "ratio": ratio,
                 "photos": len(photos), "crops": result.crops, "trained_on": [p.name for p in paths],
                 "held_out": list(HELD_OUT), "best_step": result.best_step, "seconds": round(result.seconds),
                 "checks": result.checks, "content_layers": CONTENT_LAYERS, "normalization": NORMALIZATION,
                 "network": "VGG19, normalised", "started_from": before}
         info["against_lbfgs"] = measure(vgg, result.net, name, ratio)
-        path = save_network(result.net, OUT / f"{name}.pt", **info)
+        path = save_network(result.net, args.out / f"{name}.pt", **info)
         print(f"  saved {path.name}: {path.stat().st_size / 1e6:.2f} MB")
 
 
