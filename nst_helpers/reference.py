@@ -112,10 +112,11 @@ def check_figure(figure: str) -> None:
         raise ParameterError(f"unknown figure {figure!r}; choose from {', '.join(FIGURES)}")
 
 
-def show_reference(figure: str, size: float = 2.4):
+def show_reference(figure: str, size: float | None = None):
     """Draw the paper's ``figure`` ('1-content', '1-style', '3', '4', '5', '6', '7') from images/reference/: each panel
-    as rendered at the paper's scale, titled, with its steps; a panel not rendered yet is an empty frame that says
-    how to render it. Returns the matplotlib figure."""
+    as rendered at the paper's scale, titled, with its steps, ``size`` inches wide (default: a row about 10 inches
+    wide, 4.5 at most a panel); a panel not rendered yet is an empty frame that says how to render it. Returns the
+    matplotlib figure."""
     import matplotlib.pyplot as plt
 
     from .images import load_image
@@ -124,6 +125,7 @@ def show_reference(figure: str, size: float = 2.4):
     panels, ncols = FIGURES[figure]
     done = record()
     nrows = math.ceil(len(panels) / ncols)
+    size = size or min(4.5, 10 / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * 0.85 * nrows), squeeze=False,
                              layout="constrained")
     steps = []

@@ -1,6 +1,7 @@
 """The reference figures (nst_helpers/reference.py) and their renderer (tools/reference_figures.py), rehearsed small."""
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -90,3 +91,11 @@ def test_show_reference_draws_rendered_panels_and_says_how_to_render_the_rest(tm
     assert sum("reference_figures.py 6" in ax.texts[0].get_text() for ax in fig.axes if ax.texts) == 5
     with pytest.raises(R.ParameterError, match="unknown figure"):
         R.show_reference("2")
+
+
+def test_a_panel_claimed_by_a_running_process_is_left_to_it(tmp_path):
+    lock = tmp_path / "panel.lock"
+    assert tool.take(lock) and lock.read_text() == str(os.getpid())  # free: taken
+    assert not tool.take(lock)  # this process (running) holds it: another one would skip it
+    lock.write_text("999999999")  # a process that has ended (no such pid): taken over
+    assert tool.take(lock)

@@ -9,9 +9,10 @@ steps the run is saved in outputs/reference_runs/, so a stopped render (Ctrl-C, 
 continues where it stopped (L-BFGS's memory of curvature starts afresh then, and its first plain gradient step raises
 the loss for a few steps; the record says at which steps). A finished panel is saved as a JPEG and recorded in
 images/reference/references.json with its settings, steps, losses, seconds and machine. On one CPU core a panel
-takes 25-45 minutes (3-5 s a step); on a GPU, under a minute. Run it under `nice`, in the background:
+takes 25-45 minutes (3-5 s a step); on a GPU, under a minute. Run it under `nice`, in the background, one process
+per core (each takes a panel that no other is rendering):
 
-    nohup nice python tools/reference_figures.py 4 > reference.log 2>&1 &
+    nohup nice python tools/reference_figures.py 4 --threads 1 > reference.log 2>&1 &
 """
 
 from __future__ import annotations
@@ -62,6 +63,19 @@ def converged(totals: list[float]) -> bool:
     """The last WINDOW steps lowered the lowest loss by less than CONVERGED of it (a step that raised the loss, as
     the first after a resume does, is not convergence)."""
     return len(totals) > WINDOW and min(totals[:-WINDOW]) - min(totals) < CONVERGED * min(totals)
+
+
+def take(lock: Path) -> bool:
+    """Claim a panel for this process (its pid in ``lock``), so that one process per core can render a figure's
+    panels side by side; False if a process that still runs has claimed it."""
+    try:
+        os.kill(int(lock.read_text()), 0)  # no error: that process still runs
+        return False
+    except PermissionError:  # it runs, as another user
+        return False
+    except (FileNotFoundError, ValueError, ProcessLookupError):  # no claim, or its process has ended
+        lock.write_text(str(os.getpid()))
+        return True
 
 
 def render(ref: Reference, vgg: VGG, out: Path, size: int = SIZE, max_steps: int = MAX_STEPS) -> dict:
@@ -136,9 +150,17 @@ def main(argv: list[str] | None = None) -> None:
     todo = {key: (*wanted[key], ref) for key, ref in references().items() if key in wanted and key not in done}
     print(f"{len(todo)} panels to render at {args.size} px", flush=True)
     vgg = VGG(device=get_device(args.device))
+    (output_dir() / "reference_runs").mkdir(parents=True, exist_ok=True)
     for n, (key, (figure, title, ref)) in enumerate(todo.items(), 1):
+        lock = output_dir() / "reference_runs" / f"{key}_{args.size}.lock"
+        if key in record(args.out) or not take(lock):
+            print(f"[{n}/{len(todo)}] Figure {figure}, {title}: done or rendering in another process", flush=True)
+            continue
         print(f"[{n}/{len(todo)}] Figure {figure}, {title} ({key})", flush=True)
-        outcome = render(ref, vgg, args.out, args.size, args.max_steps)
+        try:
+            outcome = render(ref, vgg, args.out, args.size, args.max_steps)
+        finally:
+            lock.unlink(missing_ok=True)
         text = json.dumps({**record(args.out), key: outcome}, indent=1)  # re-read: another may have recorded meanwhile
         write_file(args.out / RECORD, lambda f, text=text: f.write(text.encode()))
         print(f"  done: {outcome['steps']} steps, loss {outcome['loss']:.4g}, {outcome['seconds']} s", flush=True)
