@@ -69,6 +69,7 @@ def test_render_resumes_and_never_repeats_a_panel(tmp_path, monkeypatch):
     tool.main(["5", "--size", "32", "--max-steps", "6", "--out", str(out)])
     again = json.loads((out / R.RECORD).read_text())
     assert all(v["steps"] == 6 and v["resumed_at"] == [3] for v in again.values())
+    assert all(1 <= v["best_step"] < 6 and v["loss"] <= first[k]["loss"] for k, v in again.items())  # the lowest kept
     assert all(v["loss_every_25"][0] == first[k]["loss_every_25"][0] for k, v in again.items())  # the same start
 
 

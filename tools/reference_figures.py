@@ -7,7 +7,8 @@ panel that exists is not rendered again. Each run is L-BFGS from the panel's sta
 (the authors' code's max_iter), or until the last 100 steps lowered the lowest loss by less than 1% of it. Every 25
 steps the run is saved in outputs/reference_runs/, so a stopped render (Ctrl-C, a closed laptop, a session's end)
 continues where it stopped (L-BFGS's memory of curvature starts afresh then, and its first plain gradient step raises
-the loss for a few steps; the record says at which steps). A finished panel is saved as a JPEG and recorded in
+the loss for a few steps: the panel is the lowest-loss image of the run, and convergence counts from the last
+resume; the record says at which steps). A finished panel is saved as a JPEG and recorded in
 images/reference/references.json with its settings, steps, losses, seconds and machine. On one CPU core a panel
 takes 25-45 minutes (3-5 s a step); on a GPU, under a minute. Run it under `nice`, in the background, one process
 per core (each takes a panel that no other is rendering):
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -79,45 +81,52 @@ def take(lock: Path) -> bool:
 
 
 def render(ref: Reference, vgg: VGG, out: Path, size: int = SIZE, max_steps: int = MAX_STEPS) -> dict:
-    """Run ``ref`` at ``size`` px to convergence (resuming from its checkpoint), save its JPEG in ``out`` and return
-    what to record."""
+    """Run ``ref`` at ``size`` px to convergence (resuming from its checkpoint), save the lowest-loss image it reached
+    as a JPEG in ``out`` and return what to record."""
     runs = output_dir() / "reference_runs"
     runs.mkdir(parents=True, exist_ok=True)
     checkpoint = runs / f"{ref.key}_{size}.pt"
-    state = torch.load(checkpoint, weights_only=True) if checkpoint.is_file() else None
+    state = torch.load(checkpoint, weights_only=True) if checkpoint.is_file() else {}
     objective = ref.objective(vgg, size)
-    totals: list[float] = state["totals"] if state else []
-    resumed: list[int] = state["resumed"] if state else []
-    seconds = state["seconds"] if state else 0.0
-    init = state["image"].to(vgg.device) if state else ref.init
+    totals: list[float] = state.get("totals", [])  # totals[k]: the loss of the image after k steps
+    resumed: list[int] = state.get("resumed", [])
+    seconds = state.get("seconds", 0.0)
+    best = {"loss": state.get("best_loss", math.inf), "image": state.get("best_image"), "step": state.get("best_step")}
+    latest = [state.get("image")]  # the image after len(totals) steps, whose loss the next step reports
     start = time.perf_counter()
 
-    def save_checkpoint(image: torch.Tensor) -> None:
-        keep = {"image": image.cpu(), "totals": totals, "resumed": resumed,
-                "seconds": seconds + time.perf_counter() - start}
+    def finished() -> bool:  # convergence counts from the last resume: its first step raises the loss
+        return converged(totals[resumed[-1]:] if resumed else totals) or len(totals) >= max_steps
+
+    def save_checkpoint() -> None:
+        keep = {"image": latest[0].cpu(), "totals": totals, "resumed": resumed, "best_image": best["image"],
+                "best_loss": best["loss"], "best_step": best["step"], "seconds": seconds + time.perf_counter() - start}
         write_file(checkpoint, lambda f: torch.save(keep, f))
 
-    def each_step(step: int, image: torch.Tensor, losses: dict[str, float]) -> bool:
-        totals.append(losses["total"])  # the loss of the image before this step: totals[k], after k steps
+    def each_step(image: torch.Tensor, losses: dict[str, float]) -> bool:
+        totals.append(losses["total"])
+        if latest[0] is not None and totals[-1] < best["loss"]:
+            best.update(loss=totals[-1], image=latest[0].cpu(), step=len(totals) - 1)
+        latest[0] = image
         if len(totals) % CHECKPOINT_EVERY == 0:
-            save_checkpoint(image)
+            save_checkpoint()
             print(f"  step {len(totals)}: loss {totals[-1]:.4g}", flush=True)
-        return converged(totals) or len(totals) >= max_steps
+        return finished()
 
-    if not (converged(totals) or len(totals) >= max_steps):
+    if not finished():
         if state:
             resumed.append(len(totals))
+        init = latest[0].to(vgg.device) if state else ref.init
         result = optimize_image(objective, init=init, seed=ref.seed, steps=max_steps, progress=False,
-                                callback=lambda step, image, losses: each_step(step, image, losses))
+                                callback=lambda step, image, losses: each_step(image, losses))
         if result.stopped and not result.stopped.startswith("stopped"):
             raise NSTError(f"{ref.key}: {result.stopped}")
-        save_checkpoint(result.image)
-        image = result.image
-    else:
-        image = state["image"]
+        save_checkpoint()
+    image = best["image"] if best["image"] is not None else latest[0]  # (a checkpoint from before bests were kept)
     save_image(image, out / f"{ref.key}.jpg")
-    return {**asdict(ref), "size": size, "steps": len(totals), "loss": totals[-1],
-            "loss_every_25": totals[::25], "converged": converged(totals), "resumed_at": resumed,
+    return {**asdict(ref), "size": size, "steps": len(totals), "best_step": best["step"],
+            "loss": best["loss"] if best["image"] is not None else totals[-1], "loss_every_25": totals[::25],
+            "converged": converged(totals[resumed[-1]:] if resumed else totals), "resumed_at": resumed,
             "seconds": round(seconds + time.perf_counter() - start), "machine": machine(vgg.device),
             "precision": "fp32", "torch": torch.__version__, "date": date.today().isoformat()}
 
