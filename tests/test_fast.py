@@ -390,7 +390,7 @@ def test_each_painting_network_beats_the_photo_a_tint_and_a_copy_of_the_painting
     # On the measure the networks are trained and chosen by (docs/design.md, "The fast networks"): a network that only
     # recolours the photo scores as the tint does, one that paints the painting over the photo as its copy does. At
     # the measure's 256 px, the size the networks paint at (at 128 px their strokes are twice as large against the
-    # photo, and the Night Café's loses to the tint on the cup). Margins there: 1.47x (Grande Jatte, cup) to 2.5x.
+    # photo, and the Night Café's loses to the tint on the cup). Margins there: 1.28x (Grande Jatte, cup) to 2.5x.
     net, painting = load_network(network_path(name)), load_image(style_image_path(name), size=256)
     for photo_name in HELD_OUT:
         photo = load_image(images_dir() / "content" / photo_name, size=256)

@@ -12,7 +12,8 @@ from the shipped network NAME's, a network that already paints the texture wante
 started from is recorded). Run it under `nice`, one style a core. On a GPU, Johnson et al.'s recipe in full is
 ``--size 512 --crop 256 --steps 40000 --channels 32 64 128 --blocks 5``.
 Then each network is measured against the optimisation on the held-out photos at 256 px
-(`against_optimization`: L-BFGS from the paper's start after 25, 50, 100, 200 steps, the same objective, cached in
+(`against_optimization`: L-BFGS from the paper's start after 25, 50, 100, 200 steps, on the measure's objective,
+alpha/beta = RATIO whatever the training's `--ratio`, cached in
 outputs/fast_measure/), and the table is saved in the network's file (``info["against_lbfgs"]``), where notebook 6
 reads it. ``--measure`` measures shipped networks again without training them.
 """
@@ -57,7 +58,7 @@ SETTINGS = TrainingSettings(size=256, crop=128, batch=4, steps=4000, lr=1e-3)  #
 MEASURE_SIZE = 256  # the held-out photos' size (long side) for the comparison with the optimisation
 
 
-def measure(vgg: VGG, net: TransformNet, style_name: str, ratio: float) -> dict:
+def measure(vgg: VGG, net: TransformNet, style_name: str, ratio: float = RATIO) -> dict:
     """`against_optimization` on each held-out photo at MEASURE_SIZE px, printed as a table and returned."""
     style = load_image(style_image_path(style_name), size=MEASURE_SIZE)
     results = {name: against_optimization(vgg, net, load_image(images_dir() / "content" / name, size=MEASURE_SIZE),
@@ -97,8 +98,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.measure:
         for name in args.styles or list(shipped_networks()):
             net = load_network(OUT / f"{name}.pt")
-            print(f"{name} ({net.info['steps']} steps, alpha/beta {net.info['ratio']:g}):")
-            info = {**net.info, "against_lbfgs": measure(vgg, net, Path(net.info["style"]).stem, net.info["ratio"])}
+            print(f"{name} ({net.info['steps']} steps, trained at alpha/beta {net.info['ratio']:g}):")
+            info = {**net.info, "against_lbfgs": measure(vgg, net, Path(net.info["style"]).stem)}
             save_network(net, OUT / f"{name}.pt", **info)
         return
     sizes = (args.steps, args.crop, args.size, 1 if args.style_size is None else args.style_size, *args.channels)
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
                 "held_out": list(HELD_OUT), "best_step": result.best_step, "seconds": round(result.seconds),
                 "checks": result.checks, "content_layers": CONTENT_LAYERS, "normalization": NORMALIZATION,
                 "network": "VGG19, normalised", "started_from": before}
-        info["against_lbfgs"] = measure(vgg, result.net, name, ratio)
+        info["against_lbfgs"] = measure(vgg, result.net, name)  # at RATIO, whatever the training's: one measure
         path = save_network(result.net, args.out / f"{name}.pt", **info)
         print(f"  saved {path.name}: {path.stat().st_size / 1e6:.2f} MB")
 
