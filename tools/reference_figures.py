@@ -95,8 +95,11 @@ def render(ref: Reference, vgg: VGG, out: Path, size: int = SIZE, max_steps: int
     latest = [state.get("image")]  # the image after len(totals) steps, whose loss the next step reports
     start = time.perf_counter()
 
-    def finished() -> bool:  # convergence counts from the last resume: its first step raises the loss
-        return converged(totals[resumed[-1]:] if resumed else totals) or len(totals) >= max_steps
+    def since_resume() -> list[float]:  # convergence counts from the last resume: its first step raises the loss
+        return totals[resumed[-1]:] if resumed else totals
+
+    def finished() -> bool:
+        return converged(since_resume()) or len(totals) >= max_steps
 
     def save_checkpoint() -> None:
         keep = {"image": latest[0].cpu(), "totals": totals, "resumed": resumed, "best_image": best["image"],
@@ -126,7 +129,7 @@ def render(ref: Reference, vgg: VGG, out: Path, size: int = SIZE, max_steps: int
     save_image(image, out / f"{ref.key}.jpg")
     return {**asdict(ref), "size": size, "steps": len(totals), "best_step": best["step"],
             "loss": best["loss"] if best["image"] is not None else totals[-1], "loss_every_25": totals[::25],
-            "converged": converged(totals[resumed[-1]:] if resumed else totals), "resumed_at": resumed,
+            "converged": converged(since_resume()), "resumed_at": resumed,
             "seconds": round(seconds + time.perf_counter() - start), "machine": machine(vgg.device),
             "precision": "fp32", "torch": torch.__version__, "date": date.today().isoformat()}
 
