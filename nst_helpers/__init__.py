@@ -22,7 +22,7 @@ _PUBLIC = {  # module -> the names it gives the package
     "metrics": ["psnr", "ssim"],
     "objective": ["Objective", "check_memory", "default_style_weight", "style_weight_for_ratio"],
     "optimize": ["Result", "initial_image", "optimize_image", "optimize_multiscale", "summary"],
-    "plotting": ["plot_losses", "show_images"],
+    "plotting": ["plot_losses", "show_as_jpeg", "show_images"],
     "profiles": ["PROFILES", "Profile", "default_device", "get_device", "profile"],
     "reference": ["show_reference"],
     "vgg": ["CONTENT_LAYERS", "STYLE_LAYERS", "VGG", "layer_names"],
@@ -47,7 +47,7 @@ __all__ = [
     "ParameterError", "Profile", "ResourceError", "Result", "STYLE_LAYERS", "VGG", "WeightsError", "check_memory",
     "content_loss", "default_device", "default_style_weight", "get_device", "gram_matrix", "images_dir",
     "initial_image", "layer_names", "load_image", "optimize_image", "optimize_multiscale", "output_dir", "plot_losses",
-    "profile", "psnr", "save_image", "show_images", "show_reference", "ssim", "style_layer_loss", "style_loss",
-    "style_weight_for_ratio", "summary", "to_pil", "total_variation",
+    "profile", "psnr", "save_image", "show_as_jpeg", "show_images", "show_reference", "ssim", "style_layer_loss",
+    "style_loss", "style_weight_for_ratio", "summary", "to_pil", "total_variation",
 ]
 __version__ = "0.1.0"

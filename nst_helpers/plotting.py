@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Mapping, Sequence
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -40,6 +42,20 @@ def show_images(
                 ax.set_title(titles[i], fontsize=10)
     if suptitle:
         fig.suptitle(suptitle)
+    return fig
+
+
+def show_as_jpeg(fig: Figure, quality: int = 90) -> Figure:
+    """In a notebook (matplotlib's inline backend), show ``fig`` now as a JPEG and close it: a grid of photos is a
+    fifth of the bytes of the inline backend's PNG, which keeps a notebook of 512 px panels small. Elsewhere (a
+    script, the tests) leave it open. Returns ``fig`` (end the notebook line with ``;``, or it is shown twice)."""
+    if "inline" in matplotlib.get_backend():
+        from IPython.display import Image, display
+
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="jpeg", bbox_inches="tight", pil_kwargs={"quality": quality})
+        plt.close(fig)
+        display(Image(buffer.getvalue(), format="jpeg"))
     return fig
 
 

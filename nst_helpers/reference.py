@@ -115,11 +115,12 @@ def check_figure(figure: str) -> None:
 def show_reference(figure: str, size: float | None = None):
     """Draw the paper's ``figure`` ('1-content', '1-style', '3', '4', '5', '6', '7') from images/reference/: each panel
     as rendered at the paper's scale, titled, with its steps, ``size`` inches wide (default: a row about 10 inches
-    wide, 4.5 at most a panel); a panel not rendered yet is an empty frame that says how to render it. Returns the
-    matplotlib figure."""
+    wide, 4.5 at most a panel); a panel not rendered yet is an empty frame that says how to render it. In a notebook
+    it is shown as a JPEG (`show_as_jpeg`). Returns the matplotlib figure."""
     import matplotlib.pyplot as plt
 
     from .images import load_image
+    from .plotting import show_as_jpeg
 
     check_figure(figure)
     panels, ncols = FIGURES[figure]
@@ -145,7 +146,7 @@ def show_reference(figure: str, size: float | None = None):
     span = f"{min(steps)}-{max(steps)}" if steps and min(steps) != max(steps) else str(steps[0]) if steps else "-"
     fig.suptitle(f"the paper's scale: {SIZE} px, L-BFGS from the paper's start, {span} steps; {len(steps)} of "
                  f"{len(panels)} panels rendered", fontsize=10)
-    return fig
+    return show_as_jpeg(fig)
 
 
 __all__ = ["FIGURES", "Reference", "SIZE", "check_figure", "folder", "record", "references", "show_reference"]

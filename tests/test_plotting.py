@@ -11,7 +11,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from nst_helpers import plot_losses, show_images  # noqa: E402
+from nst_helpers import plot_losses, show_as_jpeg, show_images  # noqa: E402
 from nst_helpers.plotting import plot_terms  # noqa: E402
 
 
@@ -132,3 +132,17 @@ def test_plot_terms_without_terms_shows_a_hint():
     _, ax = plt.subplots()
     plot_terms({}, ax)
     assert not ax.get_lines() and "appears here" in ax.texts[0].get_text()
+
+
+def test_show_as_jpeg_shows_a_jpeg_in_a_notebook_and_leaves_the_figure_alone_elsewhere(monkeypatch):
+    import IPython.display
+
+    fig = show_images(images(2), size=1)
+    assert show_as_jpeg(fig) is fig and plt.fignum_exists(fig.number)  # Agg: nothing shown, the figure stays open
+    shown = []
+    monkeypatch.setattr(matplotlib, "get_backend", lambda: "module://matplotlib_inline.backend_inline")
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    assert show_as_jpeg(fig) is fig
+    assert [type(x).__name__ for x in shown] == ["Image"] and shown[0].format == "jpeg"
+    assert shown[0].data[:3] == b"\xff\xd8\xff"  # a JPEG's first bytes
+    assert not plt.fignum_exists(fig.number)  # closed: the inline backend does not show it again as a PNG
