@@ -18,7 +18,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .errors import ParameterError, ResourceError
-from .lbfgs import LBFGS
+from .lbfgs import FIRST_STEP, LBFGS
 from .objective import Losses, Objective, check_image, check_memory
 from .precision import FP32
 
@@ -92,9 +92,9 @@ def initial_image(objective: Objective, init: str | torch.Tensor = "noise", seed
     raise ParameterError(f"unknown init {init!r}; use 'content', 'style', 'noise', 'uniform' or a tensor")
 
 
-def _make_optimizer(name: str, image: torch.Tensor, lr: float | None, steps: int):
+def _make_optimizer(name: str, image: torch.Tensor, lr: float | None, steps: int, first_step: float):
     if name == "lbfgs":
-        return LBFGS(image, lr=lr or 1.0), None
+        return LBFGS(image, lr=lr or 1.0, first_step=first_step), None
     if name == "adam":
         opt = torch.optim.Adam([image], lr=lr or 0.02)
         milestones = [int(steps * 0.5), int(steps * 0.75)]
@@ -112,6 +112,7 @@ def optimize_image(
     snapshot_every: int = 0,
     progress: bool = True,
     callback: Callable[[int, torch.Tensor, dict[str, float]], bool | None] | None = None,
+    first_step: float = FIRST_STEP,
 ) -> Result:
     """Optimise an image's pixels to minimise the sum of ``objective(image)``'s terms; returns a `Result`.
 
@@ -119,6 +120,9 @@ def optimize_image(
     One step is one loss + gradient evaluation. 'lbfgs' is the package's `LBFGS` (lbfgs.py: ``lr`` default 1.0, a
     history of 100, no line search and no tolerance stops, so a run lasts ``steps`` unless stopped); 'adam' (``lr``
     default 0.02) multiplies its learning rate by 0.3 after half and again after three quarters of the steps.
+    ``first_step`` is the RMS pixel change of L-BFGS's first, plain gradient step: the default suits a start far from
+    the optimum; a run that continues from a good image (a resumed run) should pass `lbfgs.RESUME_STEP`, or that
+    first step undoes much of its work.
 
     After every step the pixels are clamped to [0, 1] (a projection), so every image evaluated, recorded,
     shown or returned is a valid image and the history is the loss of what you see. ``callback(step, image,
@@ -136,7 +140,7 @@ def optimize_image(
     if isinstance(objective, Objective):
         check_memory(objective.vgg, *objective.shape[-2:], objective.layers)
     image = initial_image(objective, init, seed).requires_grad_(True)
-    opt, schedule = _make_optimizer(optimizer, image, lr, steps)
+    opt, schedule = _make_optimizer(optimizer, image, lr, steps, first_step)
     history: dict[str, list[float]] = {"total": [], "time": []}
     best = {"loss": math.inf, "image": image.detach().clone()}
     snapshots = [(0, image.detach().cpu().clone())] if snapshot_every else []

@@ -10,6 +10,7 @@ import pytest
 
 from nst_helpers import images_dir
 from nst_helpers import reference as R
+from nst_helpers.lbfgs import RESUME_STEP
 
 matplotlib.use("Agg")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
@@ -66,7 +67,10 @@ def test_render_resumes_and_never_repeats_a_panel(tmp_path, monkeypatch):
     assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.jpg")} == jpegs
 
     (out / R.RECORD).unlink()  # as if stopped after 3 steps: the checkpoints continue
+    first_steps, optimize = [], tool.optimize_image
+    monkeypatch.setattr(tool, "optimize_image", lambda *a, **kw: first_steps.append(kw["first_step"]) or optimize(*a, **kw))
     tool.main(["5", "--size", "32", "--max-steps", "6", "--out", str(out)])
+    assert first_steps == [RESUME_STEP] * 2  # a small first step: the default one from a good image undoes its work
     again = json.loads((out / R.RECORD).read_text())
     assert all(v["steps"] == 6 and v["resumed_at"] == [3] for v in again.values())
     assert all(1 <= v["best_step"] < 6 and v["loss"] <= first[k]["loss"] for k, v in again.items())  # the lowest kept

@@ -6,8 +6,8 @@ Renders every panel of the figures named (default: all, Figure 4 first) that ima
 panel that exists is not rendered again. Each run is L-BFGS from the panel's start at 512 px in fp32 for 500 steps
 (the authors' code's max_iter), or until the last 100 steps lowered the lowest loss by less than 1% of it. Every 25
 steps the run is saved in outputs/reference_runs/, so a stopped render (Ctrl-C, a closed laptop, a session's end)
-continues where it stopped (L-BFGS's memory of curvature starts afresh then, and its first plain gradient step raises
-the loss for a few steps: the panel is the lowest-loss image of the run, and convergence counts from the last
+continues where it stopped (L-BFGS's memory of curvature starts afresh then, with a small first plain gradient
+step, `RESUME_STEP`; the panel is the lowest-loss image of the run, and convergence counts from the last
 resume; the record says at which steps). A finished panel is saved as a JPEG and recorded in
 images/reference/references.json with its settings, steps, losses, seconds and machine. On one CPU core a panel
 takes 25-45 minutes (3-5 s a step); on a GPU, under a minute. Run it under `nice`, in the background, one process
@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.bench import cpu_name  # noqa: E402
 from nst_helpers import VGG, get_device, optimize_image, output_dir, save_image  # noqa: E402
 from nst_helpers.errors import NSTError  # noqa: E402
+from nst_helpers.lbfgs import FIRST_STEP, RESUME_STEP  # noqa: E402
 from nst_helpers.reference import (  # noqa: E402
     CONVERGED,
     FIGURES,
@@ -121,6 +122,7 @@ def render(ref: Reference, vgg: VGG, out: Path, size: int = SIZE, max_steps: int
             resumed.append(len(totals))
         init = latest[0].to(vgg.device) if state else ref.init
         result = optimize_image(objective, init=init, seed=ref.seed, steps=max_steps, progress=False,
+                                first_step=RESUME_STEP if state else FIRST_STEP,
                                 callback=lambda step, image, losses: each_step(image, losses))
         if result.stopped and not result.stopped.startswith("stopped"):
             raise NSTError(f"{ref.key}: {result.stopped}")
