@@ -75,8 +75,10 @@ FIGURES: dict[str, tuple[dict[str, Reference], int]] = {
                    for k in range(1, 6)}, 5),
     "1-style": ({" + ".join(map(_conv, STYLE_LAYERS[:k])) if k < 3 else f"conv1_1 ... {_conv(STYLE_LAYERS[k - 1])}":
                  Reference(None, PAINTING, style_layers=STYLE_LAYERS[:k]) for k in range(1, 6)}, 5),
-    "3": ({Path(style).stem: Reference(PHOTO, style) for style in
-           (PAINTING, "style/whalers.jpg", "style/grande_jatte.jpg", "style/mada_primavesi.jpg")}, 4),
+    "3": ({title: Reference(PHOTO, style) for title, style in
+           (("The Starry Night", PAINTING), ("Whalers", "style/whalers.jpg"),
+            ("Study for La Grande Jatte", "style/grande_jatte.jpg"), ("Mäda Primavesi", "style/mada_primavesi.jpg"))},
+          2),
     "4": ({f"up to {_conv(STYLE_LAYERS[k - 1])}, α/β = {ratio:.0e}": Reference(PHOTO, PAINTING,
            style_layers=STYLE_LAYERS[:k], ratio=ratio) for k in range(1, 6) for ratio in RATIOS}, len(RATIOS)),
     "5": ({f"content at {_conv(layer)}": Reference(PHOTO, PAINTING, content_layers=(layer,))
