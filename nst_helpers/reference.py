@@ -72,9 +72,9 @@ def _conv(layer: str) -> str:
 # figure -> (panel title -> Reference), in the order panels are drawn, and the figure's columns
 FIGURES: dict[str, tuple[dict[str, Reference], int]] = {
     "1-content": ({_conv(f"relu{k}_2"): Reference("content/chelsea.png", None, content_layers=(f"relu{k}_2",))
-                   for k in range(1, 6)}, 5),
+                   for k in range(1, 6)}, 3),  # the paper's row of 5, in rows of 3: panels large enough to see
     "1-style": ({" + ".join(map(_conv, STYLE_LAYERS[:k])) if k < 3 else f"conv1_1 ... {_conv(STYLE_LAYERS[k - 1])}":
-                 Reference(None, PAINTING, style_layers=STYLE_LAYERS[:k]) for k in range(1, 6)}, 5),
+                 Reference(None, PAINTING, style_layers=STYLE_LAYERS[:k]) for k in range(1, 6)}, 3),
     "3": ({title: Reference(PHOTO, style) for title, style in
            (("The Starry Night", PAINTING), ("Whalers", "style/whalers.jpg"),
             ("Study for La Grande Jatte", "style/grande_jatte.jpg"), ("Mäda Primavesi", "style/mada_primavesi.jpg"))},
