@@ -10,8 +10,9 @@ continues where it stopped (L-BFGS's memory of curvature starts afresh then, wit
 step, `RESUME_STEP`; the panel is the lowest-loss image of the run, and convergence counts from the last
 resume; the record says at which steps). A finished panel is saved as a JPEG and recorded in
 images/reference/references.json with its settings, steps, losses, seconds and machine. On one CPU core a panel
-takes 25-45 minutes (3-5 s a step); on a GPU, under a minute. Run it under `nice`, in the background, one process
-per core (each takes a panel that no other is rendering):
+takes 49-91 minutes for a transfer (3-6.5 s a step), 3-30 for a reconstruction; on a GPU, under a minute. Run it in
+the background, one process per core (each takes a panel that no other is rendering; in a container `nice` may not
+keep it out of the way: pause it with `kill -STOP` and `-CONT`):
 
     nohup nice python tools/reference_figures.py 4 --threads 1 > reference.log 2>&1 &
 """
@@ -96,7 +97,7 @@ def render(ref: Reference, vgg: VGG, out: Path, size: int = SIZE, max_steps: int
     latest = [state.get("image")]  # the image after len(totals) steps, whose loss the next step reports
     start = time.perf_counter()
 
-    def since_resume() -> list[float]:  # convergence counts from the last resume: its first step raises the loss
+    def since_resume() -> list[float]:  # convergence counts from the last resume: L-BFGS starts afresh there
         return totals[resumed[-1]:] if resumed else totals
 
     def finished() -> bool:
