@@ -58,11 +58,12 @@ SETTINGS = TrainingSettings(size=256, crop=128, batch=4, steps=4000, lr=1e-3)  #
 MEASURE_SIZE = 256  # the held-out photos' size (long side) for the comparison with the optimisation
 
 
-def measure(vgg: VGG, net: TransformNet, style_name: str, ratio: float = RATIO) -> dict:
-    """`against_optimization` on each held-out photo at MEASURE_SIZE px, printed as a table and returned."""
+def measure(vgg: VGG, net: TransformNet, style_name: str) -> dict:
+    """`against_optimization` on each held-out photo at MEASURE_SIZE px and alpha/beta = RATIO (whatever the
+    training's), printed as a table and returned."""
     style = load_image(style_image_path(style_name), size=MEASURE_SIZE)
     results = {name: against_optimization(vgg, net, load_image(images_dir() / "content" / name, size=MEASURE_SIZE),
-                                          style, ratio, cache=measure_cache(style_name, name, MEASURE_SIZE, ratio))
+                                          style, RATIO, cache=measure_cache(style_name, name, MEASURE_SIZE, RATIO))
                for name in HELD_OUT}
     print(comparison_table(results))
     return results
