@@ -85,7 +85,7 @@ FIGURES: dict[str, tuple[dict[str, Reference], int]] = {
            for layer in ("relu2_2", "relu4_2")}, 2),
     "6": ({"from the photo": Reference(PHOTO, PAINTING, init="content"),
            "from the painting": Reference(PHOTO, PAINTING, init="style")}
-          | {f"from noise, seed {seed}": Reference(PHOTO, PAINTING, seed=seed) for seed in range(4)}, 6),
+          | {f"from noise, seed {seed}": Reference(PHOTO, PAINTING, seed=seed) for seed in range(4)}, 3),
     "7": ({"a photo at night onto a photo by day": Reference(PHOTO, "train/gatewayofIndia.jpg")}, 1),
 }
 # The order tools/reference_figures.py renders in: Figure 4 (the one a laptop cannot show), then the others.
@@ -146,7 +146,8 @@ def show_reference(figure: str, size: float | None = None):
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
     span = f"{min(steps)}-{max(steps)}" if steps and min(steps) != max(steps) else str(steps[0]) if steps else "-"
-    fig.suptitle(f"the paper's scale: {SIZE} px, L-BFGS from the paper's start, {span} steps; {len(steps)} of "
+    start = "the paper's start" if {ref.init for ref in panels.values()} == {"noise"} else "the start each panel names"
+    fig.suptitle(f"the paper's scale: {SIZE} px, L-BFGS from {start}, {span} steps; {len(steps)} of "
                  f"{len(panels)} panels rendered", fontsize=10)
     return show_as_jpeg(fig)
 

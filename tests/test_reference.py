@@ -90,9 +90,10 @@ def test_show_reference_draws_rendered_panels_and_says_how_to_render_the_rest(tm
     monkeypatch.setattr(R, "folder", lambda: out)
     fig = R.show_reference("5")
     assert sum(bool(ax.images) for ax in fig.axes) == 2
-    assert "2 of 2 panels" in fig._suptitle.get_text()
+    assert "2 of 2 panels" in fig._suptitle.get_text() and "from the paper's start" in fig._suptitle.get_text()
     fig = R.show_reference("6")  # only its seed 0, Figure 5's conv4_2 run, is rendered
     assert [bool(ax.images) for ax in fig.axes] == [False, False, True, False, False, False]
+    assert "from the start each panel names" in fig._suptitle.get_text()  # two of its starts are not white noise
     assert sum("reference_figures.py 6" in ax.texts[0].get_text() for ax in fig.axes if ax.texts) == 5
     with pytest.raises(R.ParameterError, match="unknown figure"):
         R.show_reference("2")
