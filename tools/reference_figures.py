@@ -10,7 +10,8 @@ continues where it stopped (L-BFGS's memory of curvature starts afresh then, wit
 step, `RESUME_STEP`; the panel is the lowest-loss image of the run, and convergence counts from the last
 resume; the record says at which steps). A finished panel is saved as a JPEG and recorded in
 images/reference/references.json with its settings, steps, losses, seconds and machine. On one CPU core a panel
-takes 49-91 minutes for a transfer (3-6.5 s a step), 3-30 for a reconstruction; on a GPU, under a minute. Run it in
+takes 27-91 minutes for a transfer (3.3-6.5 s a step; about 30 when only two renders share 2 cores), 3-30 for a
+reconstruction; on a GPU, under a minute. Run it in
 the background, one process per core (each takes a panel that no other is rendering; in a container `nice` may not
 keep it out of the way: pause it with `kill -STOP` and `-CONT`):
 
